@@ -1,0 +1,237 @@
+"""Where a model's parts live: embeddings, blocks, FFN activation point, attention, head.
+
+The map is *discovered* from the module tree and the config, not listed per model id,
+so a new family that follows the usual shapes works without code changes. Each capture
+point has one name (e.g. ``blocks.4.ffn``) used in errors and docs. Odd models pass an
+``overrides`` dict of dotted module paths.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import torch
+from torch import nn
+
+# Path fragments that mark a module as part of attention, never of the FFN.
+_ATTENTION_WORDS = ("attn", "attention")
+# Names of the FFN down projection in known families, used only to break ties.
+_KNOWN_FFN_OUT = ("mlp.down_proj", "mlp.c_proj", "mlp.dense_4h_to_h", "mlp.fc2", "mlp.fc_out",
+                  "fc2", "output.dense", "ffn.lin2", "feed_forward.w2", "mlp.w2")
+_LOSS_TYPES = (nn.modules.loss._Loss,)
+
+OVERRIDE_KEYS = ("blocks", "ffn", "attention", "final_norm", "embeddings", "head")
+
+
+class AnatomyError(ValueError):
+    """A model whose parts could not be found; the message says how to override."""
+
+
+def _linear_dims(module: nn.Module) -> tuple[int, int] | None:
+    """(in_features, out_features) of a Linear-like module, including GPT-2's Conv1D."""
+    if isinstance(module, nn.Linear):
+        return module.in_features, module.out_features
+    if type(module).__name__ == "Conv1D" and hasattr(module, "nf"):
+        weight = module.weight  # Conv1D stores (in, out)
+        return int(weight.shape[0]), int(weight.shape[1])
+    return None
+
+
+def _get(root: nn.Module, path: str) -> nn.Module:
+    try:
+        return root.get_submodule(path) if path else root
+    except AttributeError as exc:
+        raise AnatomyError(f"override path {path!r} does not exist in {type(root).__name__}") from exc
+
+
+def _is_norm(module: nn.Module) -> bool:
+    return isinstance(module, nn.LayerNorm) or "norm" in type(module).__name__.lower()
+
+
+@dataclass
+class Anatomy:
+    """The parts of one model that lmscope reads from, with their module paths."""
+
+    model: nn.Module = field(repr=False)
+    is_masked: bool
+    n_layers: int
+    hidden_size: int
+    n_neurons: int
+    blocks_path: str
+    ffn_path: str            # relative to each block; its *input* is the FFN activation
+    attention_path: str | None
+    final_norm_path: str | None
+    head_paths: list[str]    # applied in order to a (normed) hidden state to get logits
+    embeddings_path: str
+    logit_softcap: float | None = None
+
+    @property
+    def blocks(self) -> nn.ModuleList:
+        return _get(self.model, self.blocks_path)
+
+    @property
+    def embeddings(self) -> nn.Module:
+        return _get(self.model, self.embeddings_path)
+
+    def ffn(self, layer: int) -> nn.Module:
+        """The module whose input is layer ``layer``'s post-nonlinearity FFN activation."""
+        return _get(self.blocks[layer], self.ffn_path)
+
+    @property
+    def final_norm(self) -> nn.Module | None:
+        return _get(self.model, self.final_norm_path) if self.final_norm_path else None
+
+    def point_names(self) -> list[str]:
+        """Named capture points, TransformerLens-style, for docs and error messages."""
+        names = ["embeddings"]
+        for i in range(self.n_layers):
+            names += [f"blocks.{i}.ffn", f"blocks.{i}.out"]
+        return names + ["final_norm", "head"]
+
+    def logits(self, hidden: torch.Tensor, *, raw: bool = False) -> torch.Tensor:
+        """Project residual-stream states to vocabulary logits (final norm first unless raw)."""
+        if not raw and self.final_norm is not None:
+            hidden = self.final_norm(hidden)
+        for path in self.head_paths:
+            hidden = _get(self.model, path)(hidden)
+        if self.logit_softcap:
+            hidden = torch.tanh(hidden / self.logit_softcap) * self.logit_softcap
+        return hidden
+
+    def describe(self) -> dict[str, object]:
+        """Plain summary of where each part lives."""
+        return {
+            "blocks": self.blocks_path, "n_layers": self.n_layers, "ffn": f"{self.blocks_path}.N.{self.ffn_path}",
+            "n_neurons": self.n_neurons, "hidden_size": self.hidden_size, "attention": self.attention_path,
+            "final_norm": self.final_norm_path, "head": self.head_paths, "embeddings": self.embeddings_path,
+            "masked": self.is_masked,
+        }
+
+
+def _find_blocks(model: nn.Module) -> str:
+    """Path of the longest ModuleList of identical blocks (the transformer layers)."""
+    n_expected = _config_int(model.config, "num_hidden_layers", "n_layer", "num_layers", "n_layers")
+    best: tuple[int, str] | None = None
+    for name, module in model.named_modules():
+        if isinstance(module, nn.ModuleList) and len(module) > 0:
+            kinds = {type(m) for m in module}
+            if len(kinds) != 1:
+                continue
+            if n_expected is not None and len(module) == n_expected:
+                return name
+            if best is None or len(module) > best[0]:
+                best = (len(module), name)
+    if best is None:
+        raise AnatomyError(_missing("the list of transformer blocks", "blocks", "model.layers"))
+    return best[1]
+
+
+def _config_int(config, *names: str) -> int | None:
+    for name in names:
+        value = getattr(config, name, None)
+        if isinstance(value, int):
+            return value
+    return None
+
+
+def _find_ffn(block: nn.Module, hidden: int) -> tuple[str, int]:
+    """The down projection: maps a wider FFN activation back to ``hidden``, outside attention."""
+    candidates = []
+    for name, module in block.named_modules():
+        dims = _linear_dims(module)
+        if dims is None or any(w in name.lower() for w in _ATTENTION_WORDS):
+            continue
+        n_in, n_out = dims
+        if n_out == hidden and n_in > hidden:
+            candidates.append((name, n_in))
+    if len(candidates) > 1:
+        known = [c for c in candidates if c[0] in _KNOWN_FFN_OUT]
+        candidates = known if len(known) == 1 else candidates
+    if len(candidates) != 1:
+        found = ", ".join(c[0] for c in candidates) or "none"
+        raise AnatomyError(_missing(f"one FFN down projection in a block (candidates: {found})",
+                                    "ffn", "mlp.down_proj"))
+    return candidates[0]
+
+
+def _find_attention(block: nn.Module) -> str | None:
+    for name, module in block.named_children():
+        if "attention" in type(module).__name__.lower() or name in ("attn", "self_attn", "attention",
+                                                                     "self_attention"):
+            return name
+    return None
+
+
+def _find_final_norm(model: nn.Module, blocks_path: str) -> str | None:
+    """The first norm registered after the blocks, beside them in the same parent."""
+    parent_path, _, blocks_name = blocks_path.rpartition(".")
+    parent = _get(model, parent_path)
+    seen_blocks = False
+    for name, module in parent.named_children():
+        if name == blocks_name:
+            seen_blocks = True
+        elif seen_blocks and _is_norm(module):
+            return f"{parent_path}.{name}" if parent_path else name
+    return None
+
+
+def _find_head(model: nn.Module, is_masked: bool) -> list[str]:
+    """Modules that turn the last hidden state into logits."""
+    out = model.get_output_embeddings()
+    if out is None:
+        raise AnatomyError(_missing("the unembedding (output embeddings)", "head", "lm_head"))
+    paths = {id(m): n for n, m in model.named_modules()}
+    if not is_masked:
+        return [paths[id(out)]]
+    # Masked LMs keep a transform (dense, activation, norm) before the decoder: every
+    # top-level child except the encoder itself and loss functions, in registration order.
+    base = getattr(model, "base_model_prefix", "")
+    head = [n for n, m in model.named_children() if n != base and not isinstance(m, _LOSS_TYPES)]
+    if not head:
+        raise AnatomyError(_missing("the masked-LM head", "head", "cls"))
+    return head
+
+
+def _missing(what: str, key: str, example: str) -> str:
+    return (f"lmscope could not find {what} in this model. Pass it yourself, e.g. "
+            f"lmscope.load(model, tokenizer=tok, anatomy={{{key!r}: {example!r}}}); "
+            f"override keys: {', '.join(OVERRIDE_KEYS)}.")
+
+
+def discover(model: nn.Module, overrides: dict[str, str] | None = None) -> Anatomy:
+    """Map the parts of ``model``; ``overrides`` gives dotted paths for parts it gets wrong."""
+    overrides = dict(overrides or {})
+    unknown = set(overrides) - set(OVERRIDE_KEYS)
+    if unknown:
+        raise AnatomyError(f"unknown anatomy override(s) {sorted(unknown)}; valid keys: {', '.join(OVERRIDE_KEYS)}")
+    config = model.config
+    is_masked = "MaskedLM" in type(model).__name__
+    blocks_path = overrides.get("blocks") or _find_blocks(model)
+    blocks = _get(model, blocks_path)
+    if not isinstance(blocks, (nn.ModuleList, nn.Sequential)):
+        raise AnatomyError(f"blocks path {blocks_path!r} is a {type(blocks).__name__}, not a ModuleList")
+    embeddings = model.get_input_embeddings()
+    hidden = _config_int(config, "hidden_size", "n_embd", "d_model", "dim") or embeddings.embedding_dim
+    if "ffn" in overrides:
+        ffn_path = overrides["ffn"]
+        dims = _linear_dims(_get(blocks[0], ffn_path))
+        if dims is None:
+            raise AnatomyError(f"ffn override {ffn_path!r} is not a Linear/Conv1D layer")
+        n_neurons = dims[0]
+    else:
+        ffn_path, n_neurons = _find_ffn(blocks[0], hidden)
+    module_paths = {id(m): n for n, m in model.named_modules()}
+    if "final_norm" in overrides:
+        final_norm_path = overrides["final_norm"] or None
+    else:
+        final_norm_path = None if is_masked else _find_final_norm(model, blocks_path)
+    head_paths = overrides["head"].split(",") if "head" in overrides else _find_head(model, is_masked)
+    softcap = getattr(config, "final_logit_softcapping", None)
+    return Anatomy(
+        model=model, is_masked=is_masked, n_layers=len(blocks), hidden_size=hidden, n_neurons=n_neurons,
+        blocks_path=blocks_path, ffn_path=ffn_path,
+        attention_path=overrides.get("attention") or _find_attention(blocks[0]),
+        final_norm_path=final_norm_path, head_paths=head_paths,
+        embeddings_path=overrides.get("embeddings") or module_paths[id(embeddings)],
+        logit_softcap=float(softcap) if softcap else None,
+    )

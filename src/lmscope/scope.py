@@ -1,0 +1,241 @@
+"""A loaded model ready to explain: generate or analyse text into :class:`~lmscope.run.Run` objects."""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from . import loading
+from .anatomy import Anatomy, discover
+from .capture import DEFAULT_CAPTURE, check_capture, check_layers, run_forward
+from .run import Run
+from .tokens import display_tokens
+
+Messages = Sequence[dict[str, str]]
+
+
+class Scope:
+    """A model, its tokenizer and the map of its parts; the entry point for every analysis.
+
+    Build one with :func:`lmscope.load`. ``scope.model`` and ``scope.tokenizer`` are the raw
+    Hugging Face objects.
+    """
+
+    def __init__(self, model: nn.Module, tokenizer, *, name: str = "", anatomy: dict[str, str] | None = None):
+        self.model = model.eval()
+        self.tokenizer = tokenizer
+        self.name = name or getattr(model.config, "_name_or_path", "") or type(model).__name__
+        self.anatomy: Anatomy = discover(model, anatomy)
+        # Explanations need gradients w.r.t. inputs only: parameters never need them.
+        for parameter in model.parameters():
+            parameter.requires_grad_(False)
+
+    @property
+    def device(self) -> torch.device:
+        return next(self.model.parameters()).device
+
+    @property
+    def is_masked(self) -> bool:
+        return self.anatomy.is_masked
+
+    @property
+    def n_layers(self) -> int:
+        return self.anatomy.n_layers
+
+    @property
+    def context_length(self) -> int | None:
+        config = self.model.config
+        for name in ("max_position_embeddings", "n_positions", "n_ctx", "max_sequence_length"):
+            value = getattr(config, name, None)
+            if isinstance(value, int) and value > 0:
+                return value
+        return None
+
+    def __repr__(self) -> str:
+        a = self.anatomy
+        return (f"Scope({self.name!r}, {'masked' if a.is_masked else 'causal'} LM, layers={a.n_layers}, "
+                f"neurons/layer={a.n_neurons}, hidden={a.hidden_size}, device={self.device})")
+
+    # ------------------------------------------------------------------ input
+    def encode(self, prompt: str | Messages) -> torch.Tensor:
+        """Token ids ``(1, n)`` of a prompt string, or of chat messages through the chat template."""
+        if isinstance(prompt, str):
+            if not prompt.strip():
+                raise ValueError("the prompt is empty; pass some text to generate from or analyse")
+            ids = self.tokenizer(prompt, return_tensors="pt")["input_ids"]
+        elif isinstance(prompt, Sequence) and prompt and all(isinstance(m, dict) for m in prompt):
+            bad = [m for m in prompt if not {"role", "content"} <= set(m)]
+            if bad:
+                raise ValueError(f"chat messages need 'role' and 'content' keys; got {bad[0]!r}")
+            if not getattr(self.tokenizer, "chat_template", None):
+                raise ValueError(f"the tokenizer of {self.name} has no chat template; pass a plain string prompt")
+            ids = self.tokenizer.apply_chat_template(list(prompt), add_generation_prompt=True, return_tensors="pt",
+                                                     return_dict=True)["input_ids"]
+        else:
+            raise ValueError("prompt must be a non-empty string or a list of {'role', 'content'} chat messages")
+        if ids.shape[1] == 0:
+            raise ValueError("the prompt tokenizes to no tokens; pass some text")
+        return ids.to(self.device)
+
+    def _check_length(self, n_tokens: int, what: str) -> None:
+        limit = self.context_length
+        if limit is not None and n_tokens > limit:
+            raise ValueError(f"{what} needs {n_tokens} positions but {self.name} has a context of {limit}; "
+                             "shorten the prompt or lower max_new_tokens")
+
+    # ------------------------------------------------------------------ generate
+    def generate(self, prompt: str | Messages, *, max_new_tokens: int = 20, do_sample: bool = False,
+                 temperature: float = 1.0, top_k: int | None = None, top_p: float | None = None,
+                 num_beams: int = 1, seed: int | None = None, capture: Iterable[str] = DEFAULT_CAPTURE,
+                 layers: Iterable[int] | int | None = None, n_candidates: int = 10,
+                 activation_dtype: str = "float32") -> Run:
+        """Generate a continuation (greedy by default), then capture it in one teacher-forced pass.
+
+        Generation uses the model's KV cache (``model.generate``); captures come from one
+        forward pass over the final sequence with hooks, only for what ``capture`` names
+        (``"activations"``, ``"hidden_states"``, ``"attentions"``) and, for activations and
+        attentions, only ``layers``. ``prompt`` may be chat messages
+        (``[{"role": "user", "content": ...}]``), rendered with the tokenizer's chat template.
+        ``seed`` makes sampling reproducible without touching the global random state.
+        """
+        if self.is_masked:
+            raise ValueError(f"{self.name} is a masked LM and does not generate; use scope.analyze(text)")
+        if not isinstance(max_new_tokens, int) or max_new_tokens < 1:
+            raise ValueError(f"max_new_tokens must be a positive integer, got {max_new_tokens!r}")
+        if num_beams < 1:
+            raise ValueError(f"num_beams must be at least 1, got {num_beams}")
+        if do_sample and temperature <= 0:
+            raise ValueError(f"temperature must be positive when sampling, got {temperature}")
+        capture = check_capture(capture)
+        layers = check_layers(layers, self.n_layers)
+        input_ids = self.encode(prompt)
+        self._check_length(input_ids.shape[1] + max_new_tokens, f"the prompt ({input_ids.shape[1]} tokens) "
+                                                                  f"+ max_new_tokens={max_new_tokens}")
+        config = copy.deepcopy(self.model.generation_config)
+        config.max_new_tokens = max_new_tokens
+        config.do_sample = do_sample
+        config.num_beams = num_beams
+        config.num_return_sequences = 1
+        config.temperature = temperature if do_sample else None
+        config.top_k = top_k if do_sample else None
+        config.top_p = top_p if do_sample else None
+        if config.pad_token_id is None:
+            config.pad_token_id = self.tokenizer.pad_token_id if self.tokenizer.pad_token_id is not None else \
+                (config.eos_token_id if isinstance(config.eos_token_id, int) else 0)
+        mask = torch.ones_like(input_ids)
+        with torch.random.fork_rng(devices=[self.device] if self.device.type == "cuda" else []), torch.no_grad():
+            if seed is not None:
+                torch.manual_seed(seed)
+            sequence = self.model.generate(input_ids, attention_mask=mask, generation_config=config)
+        settings = {"mode": "generate", "max_new_tokens": max_new_tokens, "do_sample": do_sample,
+                    "temperature": temperature, "top_k": top_k, "top_p": top_p, "num_beams": num_beams,
+                    "seed": seed, "prompt": prompt if isinstance(prompt, str) else list(map(dict, prompt))}
+        return self._capture(sequence[:1], input_ids.shape[1], capture=capture, layers=layers,
+                             n_candidates=n_candidates, activation_dtype=activation_dtype, settings=settings)
+
+    # ------------------------------------------------------------------ analyze
+    def analyze(self, text: str | Messages, *, capture: Iterable[str] = DEFAULT_CAPTURE,
+                layers: Iterable[int] | int | None = None, n_candidates: int = 10,
+                activation_dtype: str = "float32") -> Run:
+        """Capture existing text in one forward pass, without generating (masked LMs too).
+
+        Every token counts as input (``run.n_input == run.n_tokens``). For masked LMs,
+        ``run.candidates`` holds the model's top predictions at each mask token.
+        """
+        capture = check_capture(capture)
+        layers = check_layers(layers, self.n_layers)
+        input_ids = self.encode(text)
+        self._check_length(input_ids.shape[1], f"the text ({input_ids.shape[1]} tokens)")
+        settings = {"mode": "analyze", "prompt": text if isinstance(text, str) else list(map(dict, text))}
+        return self._capture(input_ids, input_ids.shape[1], capture=capture, layers=layers,
+                             n_candidates=n_candidates, activation_dtype=activation_dtype, settings=settings)
+
+    # ------------------------------------------------------------------ capture
+    def _capture(self, sequence: torch.Tensor, n_input: int, *, capture: tuple[str, ...], layers: list[int],
+                 n_candidates: int, activation_dtype: str, settings: dict[str, Any]) -> Run:
+        if activation_dtype not in ("float32", "float16"):
+            raise ValueError(f"activation_dtype must be 'float32' or 'float16', got {activation_dtype!r}")
+        n_tokens = sequence.shape[1]
+        mask_id = getattr(self.tokenizer, "mask_token_id", None)
+        mask_positions = ((sequence[0] == mask_id).nonzero().flatten().tolist()
+                          if self.is_masked and mask_id is not None else [])
+        # Logits are only needed where candidates are reported: the positions that produced
+        # each generated token (causal) or the mask positions (masked).
+        if self.is_masked:
+            logits_from = 0 if mask_positions else None
+        else:
+            logits_from = n_input - 1 if n_tokens > n_input else None
+        got = run_forward(self.anatomy, sequence, capture=capture, layers=layers, logits_from=logits_from)
+
+        np_dtype = np.float16 if activation_dtype == "float16" else np.float32
+        run = Run(token_ids=sequence[0].cpu().numpy().astype(np.int64),
+                  tokens=display_tokens(self.tokenizer, sequence[0].tolist()), n_input=n_input,
+                  model_name=self.name, settings=settings, scope=self)
+        if "activations" in capture:
+            run.activations = np.stack([got.activations[layer][0].float().cpu().numpy().T for layer in layers]
+                                       ).astype(np_dtype, copy=False)
+            run.activation_layers = list(layers)
+        if "hidden_states" in capture:
+            run.hidden_states = np.stack([got.hidden_states[i][0].float().cpu().numpy()
+                                          for i in range(self.n_layers + 1)])
+        if "attentions" in capture:
+            run.attentions = np.stack([got.attentions[layer][0].float().cpu().numpy() for layer in layers])
+            run.attention_layers = list(layers)
+        if got.logits is not None:
+            if self.is_masked:
+                rows, positions = got.logits[0, mask_positions], mask_positions
+            else:
+                rows, positions = got.logits[0, : n_tokens - n_input], list(range(n_input, n_tokens))
+            self._candidates(run, rows, positions, n_candidates)
+        return run
+
+    def _candidates(self, run: Run, logits: torch.Tensor, positions: list[int], k: int) -> None:
+        """Top-k next-token candidates and the chosen token's probability for each position."""
+        probs = torch.softmax(logits.float(), dim=-1)
+        k = min(k, probs.shape[-1])
+        top = probs.topk(k, dim=-1)
+        run.candidate_ids = top.indices.cpu().numpy().astype(np.int64)
+        run.candidate_probs = top.values.cpu().numpy().astype(np.float32)
+        chosen = torch.as_tensor(run.token_ids[positions], device=probs.device)
+        run.chosen_probs = probs.gather(1, chosen[:, None])[:, 0].cpu().numpy().astype(np.float32)
+        run.candidate_tokens = [display_tokens(self.tokenizer, row) for row in run.candidate_ids.tolist()]
+
+
+def load(model: str | nn.Module | None = None, *, tokenizer=None, device: str | torch.device | None = None,
+         dtype: str | torch.dtype | None = None, anatomy: dict[str, str] | None = None,
+         trust_remote_code: bool = False, attn_implementation: str | None = None) -> Scope:
+    """Load a model to explain.
+
+    ``model`` is ``None`` (the embedded default, SmolLM2-135M-Instruct, offline), a hub id, a
+    local folder, a ``.gguf`` file, or a model object (then pass ``tokenizer=``). ``device``
+    defaults to CUDA when present, else CPU; ``dtype`` to float32. ``anatomy`` overrides
+    discovered module paths (keys: blocks, ffn, attention, final_norm, embeddings, head).
+
+    >>> scope = lmscope.load()                      # doctest: +SKIP
+    >>> run = scope.generate("1, 2, 3,", max_new_tokens=6)   # doctest: +SKIP
+    """
+    device = loading.resolve_device(device)
+    torch_dtype = loading.resolve_dtype(dtype)
+    if model is None:
+        model = str(loading.default_gguf())
+        name = loading.DEFAULT_NAME
+    elif isinstance(model, (str, bytes)) or hasattr(model, "__fspath__"):
+        name = None
+    elif isinstance(model, nn.Module):
+        if tokenizer is None:
+            raise ValueError("a model object needs its tokenizer too: lmscope.load(model, tokenizer=tokenizer)")
+        if torch_dtype is not None:
+            model = model.to(torch_dtype)
+        return Scope(model.to(device), tokenizer, anatomy=anatomy)
+    else:
+        raise TypeError(f"model must be None, a hub id, a path or a torch model, not {type(model).__name__}")
+    hf_model, hf_tokenizer, found_name = loading.load_pretrained(
+        str(model), dtype=torch_dtype, trust_remote_code=trust_remote_code, attn_implementation=attn_implementation)
+    if tokenizer is not None:
+        hf_tokenizer = tokenizer
+    return Scope(hf_model.to(device), hf_tokenizer, name=name or found_name, anatomy=anatomy)
