@@ -163,16 +163,20 @@ def _find_attention(block: nn.Module) -> str | None:
 
 
 def _find_final_norm(model: nn.Module, blocks_path: str) -> str | None:
-    """The first norm registered after the blocks, beside them in the same parent."""
+    """The norm beside the blocks in their parent: the first one registered after them, else
+    the only one not named for the embeddings (OPT registers its final norm first)."""
     parent_path, _, blocks_name = blocks_path.rpartition(".")
-    parent = _get(model, parent_path)
-    seen_blocks = False
-    for name, module in parent.named_children():
-        if name == blocks_name:
-            seen_blocks = True
-        elif seen_blocks and _is_norm(module):
-            return f"{parent_path}.{name}" if parent_path else name
-    return None
+    children = list(_get(model, parent_path).named_children())
+    names = [name for name, _ in children]
+    after = names.index(blocks_name) + 1
+    norms = [name for name, module in children if _is_norm(module)]
+    chosen = next((n for n in norms if names.index(n) >= after), None)
+    if chosen is None:
+        others = [n for n in norms if "emb" not in n.lower()]
+        chosen = others[0] if len(others) == 1 else None
+    if chosen is None:
+        return None
+    return f"{parent_path}.{chosen}" if parent_path else chosen
 
 
 def _find_head(model: nn.Module, is_masked: bool) -> list[str]:
@@ -183,10 +187,20 @@ def _find_head(model: nn.Module, is_masked: bool) -> list[str]:
     paths = {id(m): n for n, m in model.named_modules()}
     if not is_masked:
         return [paths[id(out)]]
-    # Masked LMs keep a transform (dense, activation, norm) before the decoder: every
-    # top-level child except the encoder itself and loss functions, in registration order.
+    # Masked LMs keep a transform (dense, activation, norm) before the decoder, as one module
+    # (BERT's cls) or several (DistilBERT, whose registration order is not its call order):
+    # record the order in which the top-level children other than the encoder run.
     base = getattr(model, "base_model_prefix", "")
-    head = [n for n, m in model.named_children() if n != base and not isinstance(m, _LOSS_TYPES)]
+    children = [(n, m) for n, m in model.named_children() if n != base and not isinstance(m, _LOSS_TYPES)]
+    order: list[str] = []
+    handles = [m.register_forward_hook(lambda *_a, n=n: order.append(n)) for n, m in children]
+    try:
+        with torch.no_grad():
+            model(input_ids=torch.zeros(1, 2, dtype=torch.long, device=out.weight.device))
+    finally:
+        for handle in handles:
+            handle.remove()
+    head = list(dict.fromkeys(order))
     if not head:
         raise AnatomyError(_missing("the masked-LM head", "head", "cls"))
     return head

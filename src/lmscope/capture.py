@@ -122,7 +122,8 @@ def run_forward(anatomy: Anatomy, input_ids: torch.Tensor, *, attention_mask: to
         for layer in layers:
             def save_act(_m, args, kwargs, layer=layer):
                 x = args[0] if args else next(iter(kwargs.values()))
-                got.activations[layer] = x.detach()
+                # Some families (OPT) flatten (batch, positions) before the FFN.
+                got.activations[layer] = x.detach().reshape(*input_ids.shape, -1)
             pairs.append((anatomy.ffn(layer), "pre", save_act))
 
     if "hidden_states" in capture:

@@ -20,8 +20,8 @@ if TYPE_CHECKING:  # pragma: no cover
 
 FORMAT = "lmscope-run"
 FORMAT_VERSION = 1
-_ARRAYS = ("token_ids", "activations", "hidden_states", "attentions", "candidate_ids", "candidate_probs",
-           "chosen_probs")
+_ARRAYS = ("token_ids", "activations", "hidden_states", "attentions", "candidate_positions", "candidate_ids",
+           "candidate_probs", "chosen_probs")
 
 ActivationMode = Literal["seed", "response"]
 
@@ -49,10 +49,11 @@ class Run:
     hidden_states: np.ndarray | None = None    # (layers + 1, positions, hidden): block inputs/outputs
     attentions: np.ndarray | None = None       # (captured layers, heads, positions, positions)
     attention_layers: list[int] = field(default_factory=list)
-    candidate_ids: np.ndarray | None = None    # (generated, k): top-k next-token ids at each step
-    candidate_probs: np.ndarray | None = None  # (generated, k)
+    candidate_positions: np.ndarray | None = None  # (steps,): position of each predicted token
+    candidate_ids: np.ndarray | None = None    # (steps, k): top-k ids predicted for that position
+    candidate_probs: np.ndarray | None = None  # (steps, k)
     candidate_tokens: list[list[str]] = field(default_factory=list)
-    chosen_probs: np.ndarray | None = None     # (generated,): probability of the token that was chosen
+    chosen_probs: np.ndarray | None = None     # (steps,): probability of the token actually there
     settings: dict[str, Any] = field(default_factory=dict)
     scope: Scope | None = field(default=None, repr=False)
 
@@ -84,7 +85,7 @@ class Run:
 
     @property
     def candidates(self) -> list[dict[str, Any]]:
-        """Per generated token: the chosen token and the top-k candidates with probabilities.
+        """Per generated token (masked LMs: per mask token): the token there and the top-k candidates.
 
         Probabilities are the model's softmax at temperature 1 from the teacher-forced pass,
         whatever sampling settings chose the token.
@@ -92,8 +93,7 @@ class Run:
         if self.candidate_ids is None:
             return []
         out = []
-        for step in range(self.candidate_ids.shape[0]):
-            position = self.n_input + step
+        for step, position in enumerate(self.candidate_positions.tolist()):
             out.append({
                 "position": position,
                 "token": self.tokens[position],

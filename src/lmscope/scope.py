@@ -199,6 +199,7 @@ class Scope:
         probs = torch.softmax(logits.float(), dim=-1)
         k = min(k, probs.shape[-1])
         top = probs.topk(k, dim=-1)
+        run.candidate_positions = np.asarray(positions, dtype=np.int64)
         run.candidate_ids = top.indices.cpu().numpy().astype(np.int64)
         run.candidate_probs = top.values.cpu().numpy().astype(np.float32)
         chosen = torch.as_tensor(run.token_ids[positions], device=probs.device)

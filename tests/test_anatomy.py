@@ -1,0 +1,96 @@
+import pytest
+import torch
+from torch import nn
+
+import lmscope
+from lmscope.anatomy import AnatomyError, discover
+from lmscope.testing import tiny_model
+
+
+def test_every_family_is_mapped(any_family):
+    a = any_family.anatomy
+    assert a.n_layers == 2
+    assert a.n_neurons in (64, 128)  # Falcon's FFN is 4 x hidden
+    assert a.hidden_size == 32
+    assert a.attention_path is not None
+    # The FFN point is the down projection: its input width is the neuron count.
+    assert a.ffn(0) is not a.ffn(1)
+    assert a.is_masked == (type(any_family.model).__name__.endswith("ForMaskedLM"))
+    assert "blocks.1.ffn" in a.point_names()
+
+
+def test_head_reproduces_model_logits(any_family):
+    """Final norm + unembedding applied to the last block's output gives the model's own logits."""
+    scope = any_family
+    ids = scope.encode("The quick brown fox")
+    run = scope.analyze("The quick brown fox", capture=("hidden_states",))
+    with torch.no_grad():
+        expected = scope.model(input_ids=ids).logits[0]
+        got = scope.anatomy.logits(torch.from_numpy(run.hidden_states[-1]))
+    torch.testing.assert_close(got, expected, atol=1e-4, rtol=1e-4)
+
+
+def test_hidden_state_zero_is_block_input(causal_family):
+    scope = causal_family
+    ids = scope.encode("1, 2, 3,")
+    run = scope.analyze("1, 2, 3,", capture=("hidden_states",))
+    with torch.no_grad():
+        out = scope.model(input_ids=ids, output_hidden_states=True)
+    torch.testing.assert_close(torch.from_numpy(run.hidden_states[0]), out.hidden_states[0][0], atol=1e-5, rtol=1e-5)
+    # intermediate block outputs match transformers' own hidden_states
+    torch.testing.assert_close(torch.from_numpy(run.hidden_states[1]), out.hidden_states[1][0], atol=1e-5, rtol=1e-5)
+
+
+class NoBlocks(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.config = type("C", (), {"num_hidden_layers": 2, "hidden_size": 8})()
+        self.emb = nn.Embedding(10, 8)
+        self.proj = nn.Linear(8, 10)
+
+    def get_input_embeddings(self):
+        return self.emb
+
+    def get_output_embeddings(self):
+        return self.proj
+
+
+def test_unmappable_model_names_missing_part_and_override():
+    with pytest.raises(AnatomyError, match=r"list of transformer blocks.*anatomy=\{'blocks'"):
+        discover(NoBlocks())
+
+
+def test_known_name_breaks_a_tie():
+    model, _ = tiny_model("llama")
+    model.model.layers[0].mlp.extra = nn.Linear(64, 32)  # a second down-projection-shaped layer
+    assert discover(model).ffn_path == "mlp.down_proj"
+
+
+def test_ambiguous_ffn_asks_for_override_and_override_works():
+    model, tok = tiny_model("llama")
+    for layer in model.model.layers:
+        layer.mlp.alt_a = nn.Linear(64, 32)
+        layer.mlp.alt_b = nn.Linear(64, 32)
+        del layer.mlp.down_proj
+    with pytest.raises(AnatomyError, match="FFN down projection.*mlp.alt_a, mlp.alt_b.*anatomy="):
+        discover(model)
+    anatomy = discover(model, {"ffn": "mlp.alt_b"})
+    assert anatomy.ffn_path == "mlp.alt_b" and anatomy.n_neurons == 64
+
+
+def test_override_is_used_by_load():
+    model, tok = tiny_model("gpt2")
+    scope = lmscope.load(model, tokenizer=tok, anatomy={"ffn": "mlp.c_proj", "final_norm": "transformer.ln_f"})
+    assert scope.anatomy.ffn_path == "mlp.c_proj"
+
+
+def test_unknown_override_key():
+    model, _ = tiny_model("gpt2")
+    with pytest.raises(AnatomyError, match="valid keys"):
+        discover(model, {"mlp": "x"})
+
+
+def test_bad_override_path():
+    model, _ = tiny_model("gpt2")
+    with pytest.raises(AnatomyError, match="does not exist"):
+        discover(model, {"blocks": "transformer.nope"})
