@@ -177,6 +177,11 @@ class Run:
         from .lens import logit_lens
         return logit_lens(self, **options)
 
+    def layer_similarity(self, method: str = "cka", **options: Any):
+        """Similarity between layers' hidden states (linear CKA, SVCCA); see :mod:`lmscope.similarity`."""
+        from .similarity import layer_similarity
+        return layer_similarity(self, method=method, **options)
+
     # ------------------------------------------------------------------ persistence
     def save(self, path: str | Path) -> Path:
         """Write the run to one ``.lms`` file (a zip of numpy arrays and JSON); exact round trip."""

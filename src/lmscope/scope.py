@@ -155,6 +155,12 @@ class Scope:
         return self._capture(input_ids, input_ids.shape[1], capture=capture, layers=layers,
                              n_candidates=n_candidates, activation_dtype=activation_dtype, settings=settings)
 
+    # ------------------------------------------------------------------ corpus
+    def corpus(self, texts: Iterable[str], **options: Any):
+        """Activations and factors over many documents, streamed in batches; see :mod:`lmscope.corpus`."""
+        from .corpus import build_corpus
+        return build_corpus(self, texts, **options)
+
     # ------------------------------------------------------------------ capture
     def _capture(self, sequence: torch.Tensor, n_input: int, *, capture: tuple[str, ...], layers: list[int],
                  n_candidates: int, activation_dtype: str, settings: dict[str, Any]) -> Run:
