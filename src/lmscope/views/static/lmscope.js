@@ -1,0 +1,1224 @@
+/* lmscope views 0.1.0: generated from js/src by `npm run build`; do not edit. */
+"use strict";
+(() => {
+  // src/tokens.ts
+  var INVISIBLE = /^[\s\u200b-\u200d\u2060\ufeff]+$/;
+  function pictureOf(ch, visibleSpaces) {
+    switch (ch) {
+      case "\n":
+        return "\u21B5";
+      // downwards arrow with corner leftwards
+      case "	":
+        return "\u21E5";
+      // rightwards arrow to bar
+      case "\r":
+        return "\u240D";
+      // symbol for carriage return
+      case " ":
+        return visibleSpaces ? "\u2423" : " ";
+      // open box
+      case "\xA0":
+        return visibleSpaces ? "\u237D" : "\xA0";
+      // shouldered open box
+      case "\x7F":
+        return "\u2421";
+    }
+    const code = ch.charCodeAt(0);
+    if (code < 32) return String.fromCharCode(9216 + code);
+    if (visibleSpaces && INVISIBLE.test(ch)) return "\xB7";
+    return ch;
+  }
+  function displayToken(token) {
+    if (token.length === 0) return { text: "\u2205", whitespace: false, empty: true, newlines: 0 };
+    const whitespace = INVISIBLE.test(token);
+    let text = "";
+    let newlines = 0;
+    for (let i = 0; i < token.length; i++) {
+      const ch = token[i];
+      if (ch === "\r" && token[i + 1] === "\n") continue;
+      if (ch === "\n") newlines++;
+      text += pictureOf(ch, whitespace);
+    }
+    return { text, whitespace, empty: false, newlines: Math.min(newlines, 2) };
+  }
+  function tokenTitle(t) {
+    return JSON.stringify(t.token) + " \xB7 id " + t.token_id + " \xB7 position " + t.position + " \xB7 " + t.type;
+  }
+
+  // src/dom.ts
+  function el(tag, cls, text) {
+    const node = document.createElement(tag);
+    if (cls) node.className = cls;
+    if (text !== void 0) node.textContent = text;
+    return node;
+  }
+  var SVG_NS = "http://www.w3.org/2000/svg";
+  function svgEl(tag, attrs) {
+    const node = document.createElementNS(SVG_NS, tag);
+    for (const k in attrs) node.setAttribute(k, String(attrs[k]));
+    return node;
+  }
+  function frame(root, kind, data) {
+    root.classList.add("lmscope", "lms-kind-" + kind);
+    if (data.title) root.appendChild(el("div", "lms-title", data.title));
+    if (data.caption) root.appendChild(el("div", "lms-caption", data.caption));
+    const body = el("div", "lms-body");
+    root.appendChild(body);
+    return body;
+  }
+  function hint(parent, text) {
+    const h = el("div", "lms-hint", text);
+    parent.appendChild(h);
+    return h;
+  }
+  function renderTokens(container, tokens, withValues = false) {
+    const frag = document.createDocumentFragment();
+    const spans = new Array(tokens.length);
+    const values = withValues ? new Array(tokens.length) : null;
+    for (let i = 0; i < tokens.length; i++) {
+      const t = tokens[i];
+      const d = displayToken(t.token);
+      let cls = "lms-token " + (t.type === "output" ? "lms-output" : "lms-input");
+      if (d.whitespace) cls += " lms-ws";
+      if (d.empty) cls += " lms-empty";
+      const span = el("span", cls);
+      span.setAttribute("data-position", String(i));
+      span.title = tokenTitle(t);
+      if (values) {
+        span.appendChild(el("span", "lms-tok-text", d.text));
+        const v = el("span", "lms-tok-val");
+        span.appendChild(v);
+        values[i] = v;
+      } else {
+        span.textContent = d.text;
+      }
+      spans[i] = span;
+      frag.appendChild(span);
+      for (let k = 0; k < d.newlines; k++) frag.appendChild(el("br", "lms-nl"));
+    }
+    container.appendChild(frag);
+    return { spans, values };
+  }
+  function tokenChip(token, cls = "lms-chip") {
+    const d = displayToken(token);
+    const span = el("span", cls + (d.whitespace ? " lms-ws" : ""), d.text);
+    span.title = JSON.stringify(token);
+    return span;
+  }
+  function closestIn(target, selector, within) {
+    if (!(target instanceof Element)) return null;
+    const found = target.closest(selector);
+    return found instanceof HTMLElement && within.contains(found) ? found : null;
+  }
+  function createTooltip(root) {
+    const node = el("div", "lms-tooltip");
+    node.setAttribute("role", "tooltip");
+    node.hidden = true;
+    root.appendChild(node);
+    return {
+      node,
+      show(anchor, content) {
+        node.textContent = "";
+        node.appendChild(content);
+        node.hidden = false;
+        const r = root.getBoundingClientRect();
+        const a = anchor.getBoundingClientRect();
+        const w = node.offsetWidth;
+        let left = a.left - r.left + a.width / 2 - w / 2;
+        left = Math.max(0, Math.min(left, r.width - w));
+        node.style.left = left + "px";
+        node.style.top = a.bottom - r.top + 6 + "px";
+      },
+      hide() {
+        node.hidden = true;
+      }
+    };
+  }
+  function renderError(root, messages, kind) {
+    root.textContent = "";
+    root.classList.add("lmscope");
+    const box = el("div", "lms-error");
+    box.setAttribute("role", "alert");
+    const what = typeof kind === "string" ? " (" + kind + ")" : "";
+    box.appendChild(el("strong", "", "lmscope could not render this view" + what));
+    const ul = el("ul");
+    for (const m of messages) ul.appendChild(el("li", "", m));
+    box.appendChild(ul);
+    root.appendChild(box);
+  }
+  function rowOf(node) {
+    if (!node) return -1;
+    const r = node.getAttribute("data-row");
+    return r === null ? -1 : Number(r);
+  }
+
+  // src/types.ts
+  var KINDS = ["saliency", "factors", "lens", "activations", "candidates"];
+
+  // src/validate.ts
+  var MAX_ERRORS = 12;
+  var Errors = class {
+    constructor() {
+      this.list = [];
+    }
+    add(msg) {
+      if (this.list.length < MAX_ERRORS) this.list.push(msg);
+    }
+    get full() {
+      return this.list.length >= MAX_ERRORS;
+    }
+  };
+  function isObject(v) {
+    return typeof v === "object" && v !== null && !Array.isArray(v);
+  }
+  function isInt(v) {
+    return typeof v === "number" && Number.isInteger(v);
+  }
+  function isNum(v) {
+    return typeof v === "number" && isFinite(v);
+  }
+  function describe(v) {
+    if (v === null) return "null";
+    if (Array.isArray(v)) return "an array of length " + v.length;
+    if (typeof v === "string") return "the string " + JSON.stringify(v.length > 40 ? v.slice(0, 40) + "\u2026" : v);
+    if (typeof v === "number") return String(v);
+    return "a value of type " + typeof v;
+  }
+  function checkOptionalString(d, key, e) {
+    if (key in d && d[key] !== void 0 && d[key] !== null && typeof d[key] !== "string") {
+      e.add(key + " must be a string, got " + describe(d[key]));
+    }
+  }
+  function intArray(d, key, lo, hi, e, length) {
+    const v = d[key];
+    if (!Array.isArray(v)) {
+      e.add(key + " must be an array of integers, got " + describe(v));
+      return null;
+    }
+    if (length !== void 0 && v.length !== length) {
+      e.add(key + " has " + v.length + " entries; expected " + length);
+      return null;
+    }
+    for (let i = 0; i < v.length && !e.full; i++) {
+      const x = v[i];
+      if (!isInt(x) || x < lo || x >= hi) {
+        e.add(key + "[" + i + "] must be an integer in [" + lo + ", " + (hi - 1) + "], got " + describe(x));
+      }
+    }
+    return v;
+  }
+  function stringArray(d, key, e, length) {
+    const v = d[key];
+    if (!Array.isArray(v)) {
+      e.add(key + " must be an array of strings, got " + describe(v));
+      return;
+    }
+    if (length !== void 0 && v.length !== length) e.add(key + " has " + v.length + " entries; expected " + length);
+    for (let i = 0; i < v.length && !e.full; i++) {
+      if (typeof v[i] !== "string") e.add(key + "[" + i + "] must be a string, got " + describe(v[i]));
+    }
+  }
+  function matrix(d, key, rows, cols, what, e, check) {
+    const m = d[key];
+    if (!Array.isArray(m)) {
+      e.add(key + " must be an array of rows (" + what + "), got " + describe(m));
+      return null;
+    }
+    if (rows !== null && m.length !== rows) {
+      e.add(key + " has " + m.length + " rows; expected " + rows + " (" + what + ")");
+      return null;
+    }
+    for (let r = 0; r < m.length && !e.full; r++) {
+      const row = m[r];
+      if (!Array.isArray(row)) {
+        e.add(key + "[" + r + "] must be an array, got " + describe(row));
+        continue;
+      }
+      if (cols !== null && row.length !== cols) {
+        e.add(key + "[" + r + "] has " + row.length + " entries; expected " + cols + " (" + what + ")");
+        continue;
+      }
+      for (let c = 0; c < row.length; c++) {
+        const x = row[c];
+        if (!isNum(x)) {
+          e.add(key + "[" + r + "][" + c + "] must be a finite number, got " + describe(x));
+          break;
+        }
+        const msg = check ? check(x) : null;
+        if (msg) {
+          e.add(key + "[" + r + "][" + c + "] " + msg);
+          break;
+        }
+      }
+    }
+    return m;
+  }
+  function validateTokens(d, e) {
+    const tokens = d.tokens;
+    if (!Array.isArray(tokens)) {
+      e.add("tokens must be an array of {token, token_id, type, position}, got " + describe(tokens));
+      return -1;
+    }
+    if (tokens.length === 0) {
+      e.add("tokens is empty; a view needs at least one token");
+      return -1;
+    }
+    for (let i = 0; i < tokens.length && !e.full; i++) {
+      const t = tokens[i];
+      if (!isObject(t)) {
+        e.add("tokens[" + i + "] must be an object, got " + describe(t));
+        continue;
+      }
+      if (typeof t.token !== "string") e.add("tokens[" + i + "].token must be a string, got " + describe(t.token));
+      if (!isInt(t.token_id)) e.add("tokens[" + i + "].token_id must be an integer, got " + describe(t.token_id));
+      if (t.type !== "input" && t.type !== "output") {
+        e.add("tokens[" + i + '].type must be "input" or "output", got ' + describe(t.type));
+      }
+      if (t.position !== i) e.add("tokens[" + i + "].position must be " + i + " (its index), got " + describe(t.position));
+    }
+    return tokens.length;
+  }
+  function validateSaliency(d, n, e) {
+    const targets = intArray(d, "targets", 0, n, e);
+    if (targets) matrix(d, "attributions", targets.length, n, "one row per target, one entry per token", e);
+    if (d.variant !== void 0 && d.variant !== "minimal" && d.variant !== "detailed") {
+      e.add('variant must be "minimal" or "detailed", got ' + describe(d.variant));
+    }
+    checkOptionalString(d, "method", e);
+  }
+  function validateFactors(d, n, e) {
+    const f = matrix(d, "factors", null, n, "one row per factor, one entry per token", e);
+    const k = f ? f.length : 0;
+    if (f && k === 0) e.add("factors is empty; expected at least one factor");
+    intArray(d, "dominant", -1, Math.max(k, 0), e, n);
+    intArray(d, "excluded", 0, n, e);
+    if (d.labels !== void 0 && d.labels !== null) stringArray(d, "labels", e, k);
+  }
+  function validateLens(d, n, e) {
+    const targets = intArray(d, "targets", 0, n, e);
+    stringArray(d, "layers", e);
+    const layers = Array.isArray(d.layers) ? d.layers.length : 0;
+    if (Array.isArray(d.layers) && layers === 0) e.add("layers is empty; expected at least one layer");
+    if (!targets || e.full) return;
+    const t = targets.length;
+    matrix(
+      d,
+      "ranks",
+      layers,
+      t,
+      "layers x targets",
+      e,
+      (x) => Number.isInteger(x) && x >= 1 ? null : "must be an integer rank >= 1, got " + x
+    );
+    matrix(
+      d,
+      "probs",
+      layers,
+      t,
+      "layers x targets",
+      e,
+      (x) => x >= 0 && x <= 1 ? null : "must be a probability in [0, 1], got " + x
+    );
+    const top = d.top;
+    if (!Array.isArray(top) || top.length !== layers) {
+      e.add("top must be an array with one entry per layer (" + layers + "), got " + describe(top));
+      return;
+    }
+    for (let l = 0; l < layers && !e.full; l++) {
+      const row = top[l];
+      if (!Array.isArray(row) || row.length !== t) {
+        e.add("top[" + l + "] must have one list of predictions per target (" + t + "), got " + describe(row));
+        continue;
+      }
+      for (let j = 0; j < t && !e.full; j++) {
+        const preds = row[j];
+        if (!Array.isArray(preds)) {
+          e.add("top[" + l + "][" + j + "] must be an array of {token, prob}, got " + describe(preds));
+          continue;
+        }
+        for (let p = 0; p < preds.length; p++) {
+          const x = preds[p];
+          if (!isObject(x) || typeof x.token !== "string" || !isNum(x.prob)) {
+            e.add("top[" + l + "][" + j + "][" + p + "] must be {token: string, prob: number}, got " + describe(x));
+            break;
+          }
+        }
+      }
+    }
+  }
+  function validateActivations(d, n, e) {
+    const v = matrix(d, "values", null, n, "one row per neuron, one entry per token", e);
+    const rows = v ? v.length : 0;
+    stringArray(d, "row_labels", e, rows);
+    if (d.clusters === void 0 || d.clusters === null) return;
+    const c = intArray(d, "clusters", -Infinity, Infinity, e, rows);
+    if (!c) return;
+    const seen = /* @__PURE__ */ new Set();
+    for (let i = 0; i < c.length; i++) {
+      if (i > 0 && c[i] === c[i - 1]) continue;
+      if (seen.has(c[i])) {
+        e.add("clusters: rows of cluster " + c[i] + " are not contiguous (row " + i + "); sort rows by cluster");
+        return;
+      }
+      seen.add(c[i]);
+    }
+  }
+  function validateCandidate(x, where, e) {
+    if (!isObject(x) || typeof x.token !== "string" || !isInt(x.token_id) || !isNum(x.prob)) {
+      e.add(where + " must be {token: string, token_id: integer, prob: number}, got " + describe(x));
+    }
+  }
+  function validateCandidates(d, n, e) {
+    const steps = d.steps;
+    if (!Array.isArray(steps)) {
+      e.add("steps must be an array of {position, chosen, top}, got " + describe(steps));
+      return;
+    }
+    for (let i = 0; i < steps.length && !e.full; i++) {
+      const s = steps[i];
+      if (!isObject(s)) {
+        e.add("steps[" + i + "] must be an object, got " + describe(s));
+        continue;
+      }
+      if (!isInt(s.position) || s.position < 0 || s.position >= n) {
+        e.add("steps[" + i + "].position must be an integer in [0, " + (n - 1) + "], got " + describe(s.position));
+      }
+      validateCandidate(s.chosen, "steps[" + i + "].chosen", e);
+      if (!Array.isArray(s.top)) {
+        e.add("steps[" + i + "].top must be an array, got " + describe(s.top));
+        continue;
+      }
+      for (let j = 0; j < s.top.length && !e.full; j++) validateCandidate(s.top[j], "steps[" + i + "].top[" + j + "]", e);
+    }
+  }
+  function validate(data) {
+    const e = new Errors();
+    if (!isObject(data)) {
+      e.add("view data must be an object, got " + describe(data));
+      return e.list;
+    }
+    const kind = data.kind;
+    if (typeof kind !== "string" || KINDS.indexOf(kind) < 0) {
+      e.add("kind must be one of " + KINDS.join(", ") + "; got " + describe(kind));
+      return e.list;
+    }
+    checkOptionalString(data, "title", e);
+    checkOptionalString(data, "caption", e);
+    const n = validateTokens(data, e);
+    if (n < 0 || e.full) return e.list;
+    switch (kind) {
+      case "saliency":
+        validateSaliency(data, n, e);
+        break;
+      case "factors":
+        validateFactors(data, n, e);
+        break;
+      case "lens":
+        validateLens(data, n, e);
+        break;
+      case "activations":
+        validateActivations(data, n, e);
+        break;
+      case "candidates":
+        validateCandidates(data, n, e);
+        break;
+    }
+    return e.list;
+  }
+
+  // src/colors.ts
+  var VIRIDIS_HEX = "44015444025645045745055946075a46085c460a5d460b5e470d60470e6147106347116447136548146748166848176948186a481a6c481b6d481c6e481d6f481f70482071482173482374482475482576482677482878482979472a7a472c7a472d7b472e7c472f7d46307e46327e46337f463480453581453781453882443983443a83443b84433d84433e85423f854240864241864142874144874045884046883f47883f48893e49893e4a893e4c8a3d4d8a3d4e8a3c4f8a3c508b3b518b3b528b3a538b3a548c39558c39568c38588c38598c375a8c375b8d365c8d365d8d355e8d355f8d34608d34618d33628d33638d32648e32658e31668e31678e31688e30698e306a8e2f6b8e2f6c8e2e6d8e2e6e8e2e6f8e2d708e2d718e2c718e2c728e2c738e2b748e2b758e2a768e2a778e2a788e29798e297a8e297b8e287c8e287d8e277e8e277f8e27808e26818e26828e26828e25838e25848e25858e24868e24878e23888e23898e238a8d228b8d228c8d228d8d218e8d218f8d21908d21918c20928c20928c20938c1f948c1f958b1f968b1f978b1f988b1f998a1f9a8a1e9b8a1e9c891e9d891f9e891f9f881fa0881fa1881fa1871fa28720a38620a48621a58521a68522a78522a88423a98324aa8325ab8225ac8226ad8127ad8128ae8029af7f2ab07f2cb17e2db27d2eb37c2fb47c31b57b32b67a34b67935b77937b87838b9773aba763bbb753dbc743fbc7340bd7242be7144bf7046c06f48c16e4ac16d4cc26c4ec36b50c46a52c56954c56856c66758c7655ac8645cc8635ec96260ca6063cb5f65cb5e67cc5c69cd5b6ccd5a6ece5870cf5773d05675d05477d1537ad1517cd2507fd34e81d34d84d44b86d54989d5488bd6468ed64590d74393d74195d84098d83e9bd93c9dd93ba0da39a2da37a5db36a8db34aadc32addc30b0dd2fb2dd2db5de2bb8de29bade28bddf26c0df25c2df23c5e021c8e020cae11fcde11dd0e11cd2e21bd5e21ad8e219dae319dde318dfe318e2e418e5e419e7e419eae51aece51befe51cf1e51df4e61ef6e620f8e621fbe723fde725";
+  function decodeHexLut(hex) {
+    const out = [];
+    for (let i = 0; i + 6 <= hex.length; i += 6) {
+      out.push([
+        parseInt(hex.slice(i, i + 2), 16),
+        parseInt(hex.slice(i + 2, i + 4), 16),
+        parseInt(hex.slice(i + 4, i + 6), 16)
+      ]);
+    }
+    return out;
+  }
+  var viridisLut = null;
+  function clamp01(t) {
+    if (!(t > 0)) return 0;
+    return t > 1 ? 1 : t;
+  }
+  function viridis(t) {
+    if (viridisLut === null) viridisLut = decodeHexLut(VIRIDIS_HEX);
+    return viridisLut[Math.round(clamp01(t) * 255)];
+  }
+  function sequential(stops, t) {
+    const x = clamp01(t) * (stops.length - 1);
+    const i = Math.min(Math.floor(x), stops.length - 2);
+    const f = x - i;
+    const a = stops[i];
+    const b = stops[i + 1];
+    return [
+      Math.round(a[0] + (b[0] - a[0]) * f),
+      Math.round(a[1] + (b[1] - a[1]) * f),
+      Math.round(a[2] + (b[2] - a[2]) * f)
+    ];
+  }
+  function hexToRgb(hex) {
+    const h = hex.replace("#", "");
+    return [parseInt(h.slice(0, 2), 16), parseInt(h.slice(2, 4), 16), parseInt(h.slice(4, 6), 16)];
+  }
+  var PURPLES = [
+    "#fcfbfd",
+    "#efedf5",
+    "#dadaeb",
+    "#bcbddc",
+    "#9e9ac8",
+    "#807dba",
+    "#6a51a3",
+    "#54278f",
+    "#3f007d"
+  ].map(hexToRgb);
+  var BLUES = [
+    "#f7fbff",
+    "#deebf7",
+    "#c6dbef",
+    "#9ecae1",
+    "#6baed6",
+    "#4292c6",
+    "#2171b5",
+    "#08519c",
+    "#08306b"
+  ].map(hexToRgb);
+  var CATEGORICAL = [
+    "#4e79a7",
+    "#f28e2b",
+    "#e15759",
+    "#76b7b2",
+    "#59a14f",
+    "#edc948",
+    "#b07aa1",
+    "#ff9da7",
+    "#9c755f",
+    "#bab0ac",
+    "#a0cbe8",
+    "#ffbe7d",
+    "#ff9d9a",
+    "#86bcb6",
+    "#8cd17d",
+    "#f1ce63",
+    "#d4a6c8",
+    "#fabfd2",
+    "#d7b5a6",
+    "#79706e"
+  ].map(hexToRgb);
+  function categorical(i) {
+    const n = CATEGORICAL.length;
+    return CATEGORICAL[(i % n + n) % n];
+  }
+  function rgbString(c) {
+    return "rgb(" + c[0] + ", " + c[1] + ", " + c[2] + ")";
+  }
+  function rgbaString(c, alpha) {
+    const a = Math.round(clamp01(alpha) * 1e3) / 1e3;
+    if (a === 1) return rgbString(c);
+    return "rgba(" + c[0] + ", " + c[1] + ", " + c[2] + ", " + a + ")";
+  }
+  function relativeLuminance(c) {
+    const lin = (v) => {
+      const s = v / 255;
+      return s <= 0.03928 ? s / 12.92 : Math.pow((s + 0.055) / 1.055, 2.4);
+    };
+    return 0.2126 * lin(c[0]) + 0.7152 * lin(c[1]) + 0.0722 * lin(c[2]);
+  }
+  function textColorOn(c) {
+    const l = relativeLuminance(c);
+    return 1.05 / (l + 0.05) > (l + 0.05) / 0.0556 ? "#fff" : "#111";
+  }
+  function logRankScale(rank, maxRank) {
+    const m = Math.max(maxRank, 2);
+    if (!(rank > 1)) return 1;
+    return clamp01(1 - Math.log(rank) / Math.log(m));
+  }
+
+  // src/format.ts
+  var MINUS = "\u2212";
+  function formatPercent(v) {
+    if (!isFinite(v)) return "\u2013";
+    if (v === 0) return "0%";
+    const a = Math.abs(v) * 100;
+    const sign = v < 0 ? MINUS : "";
+    let s;
+    if (a < 0.1) s = "<0.1";
+    else if (a < 9.95) s = a.toFixed(1);
+    else s = String(Math.round(a));
+    return sign + s + "%";
+  }
+  function formatProb(p) {
+    return formatPercent(p);
+  }
+  function formatRank(r) {
+    if (!isFinite(r)) return "\u2013";
+    const n = Math.round(r);
+    if (n < 1e4) return String(n);
+    if (n < 1e6) return Math.round(n / 1e3) + "k";
+    return (n / 1e6).toFixed(1).replace(/\.0$/, "") + "M";
+  }
+  function formatNumber(v, digits = 3) {
+    if (!isFinite(v)) return "\u2013";
+    if (v === 0) return "0";
+    const a = Math.abs(v);
+    let s;
+    if (a >= 1e5 || a < 1e-3) {
+      s = v.toExponential(Math.max(0, digits - 1)).replace(/\.?0+e/, "e");
+    } else {
+      s = v.toPrecision(digits);
+      if (s.indexOf(".") >= 0) s = s.replace(/\.?0+$/, "");
+    }
+    return s.replace(/^-/, MINUS);
+  }
+
+  // src/views/activations.ts
+  function renderActivations(root, data) {
+    const body = frame(root, "activations", data);
+    const { tokens, values, row_labels: labels, clusters } = data;
+    const rows = values.length;
+    const cols = tokens.length;
+    const cw = Math.max(2, Math.min(18, Math.floor(4e3 / Math.max(cols, 1))));
+    const rh = Math.max(1, Math.min(12, Math.floor(600 / Math.max(rows, 1))));
+    let max = 0;
+    for (const row2 of values) for (const v of row2) if (v > max) max = v;
+    const wrap = el("div", "lms-scroll");
+    const grid = el("div", "lms-heat");
+    wrap.appendChild(grid);
+    body.appendChild(wrap);
+    const head = el("div", "lms-heat-head");
+    head.style.marginLeft = clusters ? "14px" : "0";
+    if (cw >= 10) {
+      const frag = document.createDocumentFragment();
+      for (let j = 0; j < cols; j++) {
+        const s = el("span", "lms-vlabel" + (tokens[j].type === "output" ? " lms-output" : ""), displayToken(tokens[j].token).text);
+        s.style.width = cw + "px";
+        s.title = tokenTitle(tokens[j]);
+        frag.appendChild(s);
+      }
+      head.appendChild(frag);
+    }
+    grid.appendChild(head);
+    const row = el("div", "lms-heat-row");
+    grid.appendChild(row);
+    if (clusters) {
+      const strip = el("div", "lms-cluster-strip");
+      let start = 0;
+      for (let i = 1; i <= rows; i++) {
+        if (i < rows && clusters[i] === clusters[start]) continue;
+        const block = el("div", "lms-cluster-block");
+        block.style.height = (i - start) * rh + "px";
+        block.style.backgroundColor = rgbString(categorical(clusters[start]));
+        block.title = "cluster " + clusters[start] + " \xB7 " + (i - start) + " neurons";
+        block.setAttribute("data-cluster", String(clusters[start]));
+        strip.appendChild(block);
+        start = i;
+      }
+      row.appendChild(strip);
+    }
+    const plot = el("div", "lms-heat-plot");
+    const canvas = el("canvas", "lms-heat-canvas");
+    canvas.width = Math.max(cols, 1);
+    canvas.height = Math.max(rows, 1);
+    canvas.style.width = cols * cw + "px";
+    canvas.style.height = rows * rh + "px";
+    canvas.setAttribute("data-rows", String(rows));
+    canvas.setAttribute("data-cols", String(cols));
+    canvas.setAttribute("role", "img");
+    canvas.setAttribute("aria-label", "Activations of " + rows + " neurons over " + cols + " tokens");
+    plot.appendChild(canvas);
+    row.appendChild(plot);
+    const ctx = canvas.getContext("2d");
+    if (ctx && rows > 0 && cols > 0) {
+      const img = ctx.createImageData(cols, rows);
+      const px = img.data;
+      for (let r = 0; r < rows; r++) {
+        const vr = values[r];
+        for (let c = 0; c < cols; c++) {
+          const v = vr[c];
+          if (!(v > 0)) continue;
+          const rgb = sequential(BLUES, 0.08 + 0.92 * v / max);
+          const o = (r * cols + c) * 4;
+          px[o] = rgb[0];
+          px[o + 1] = rgb[1];
+          px[o + 2] = rgb[2];
+          px[o + 3] = 255;
+        }
+      }
+      ctx.putImageData(img, 0, 0);
+    }
+    if (clusters) {
+      for (let i = 1; i < rows; i++) {
+        if (clusters[i] === clusters[i - 1]) continue;
+        const line = el("div", "lms-cluster-line");
+        line.style.top = i * rh + "px";
+        plot.appendChild(line);
+      }
+    }
+    hint(body, "Each row is a neuron, each column a token; only positive activations are coloured. Hover for values.");
+    const tip = createTooltip(root);
+    const cursor = el("div", "lms-heat-cursor");
+    cursor.hidden = true;
+    cursor.style.width = cw + "px";
+    cursor.style.height = rh + "px";
+    plot.appendChild(cursor);
+    let last = -1;
+    canvas.addEventListener("mousemove", (ev) => {
+      const b = canvas.getBoundingClientRect();
+      const c = Math.floor((ev.clientX - b.left) / b.width * cols);
+      const r = Math.floor((ev.clientY - b.top) / b.height * rows);
+      if (c < 0 || r < 0 || c >= cols || r >= rows) return;
+      const key = r * cols + c;
+      if (key === last) return;
+      last = key;
+      cursor.hidden = false;
+      cursor.style.left = c * cw + "px";
+      cursor.style.top = r * rh + "px";
+      const frag = document.createDocumentFragment();
+      const headLine = el("div", "lms-tip-head", labels[r]);
+      if (clusters) headLine.append(" \xB7 cluster " + clusters[r]);
+      frag.appendChild(headLine);
+      const sub = el("div", "lms-tip-sub");
+      sub.appendChild(tokenChip(tokens[c].token));
+      sub.append(" (position " + c + ", " + tokens[c].type + ") \xB7 " + formatNumber(values[r][c]));
+      frag.appendChild(sub);
+      tip.show(cursor, frag);
+    });
+    canvas.addEventListener("mouseleave", () => {
+      last = -1;
+      cursor.hidden = true;
+      tip.hide();
+    });
+  }
+
+  // src/targets.ts
+  function bindTargets(container, targetSpans, select) {
+    targetSpans.forEach((span, row) => {
+      span.classList.add("lms-target");
+      span.setAttribute("data-row", String(row));
+      span.tabIndex = row === 0 ? 0 : -1;
+      span.setAttribute("role", "button");
+    });
+    const pick = (ev) => {
+      const row = rowOf(closestIn(ev.target, ".lms-target", container));
+      if (row >= 0) select(row);
+    };
+    container.addEventListener("mouseover", pick);
+    container.addEventListener("click", pick);
+    container.addEventListener("focusin", pick);
+    container.addEventListener("keydown", (ev) => {
+      const row = rowOf(closestIn(ev.target, ".lms-target", container));
+      if (row < 0) return;
+      let next = row;
+      if (ev.key === "ArrowRight" || ev.key === "ArrowDown") next = Math.min(row + 1, targetSpans.length - 1);
+      else if (ev.key === "ArrowLeft" || ev.key === "ArrowUp") next = Math.max(row - 1, 0);
+      else if (ev.key === "Home") next = 0;
+      else if (ev.key === "End") next = targetSpans.length - 1;
+      else return;
+      ev.preventDefault();
+      if (next !== row) {
+        targetSpans[row].tabIndex = -1;
+        targetSpans[next].tabIndex = 0;
+        targetSpans[next].focus();
+      }
+    });
+  }
+
+  // src/views/candidates.ts
+  function renderCandidates(root, data) {
+    const body = frame(root, "candidates", data);
+    const { tokens, steps } = data;
+    const text = el("div", "lms-text");
+    body.appendChild(text);
+    const { spans } = renderTokens(text, tokens);
+    const panel = el("div", "lms-panel");
+    panel.setAttribute("aria-live", "polite");
+    body.appendChild(panel);
+    if (steps.length === 0) {
+      hint(body, "No generation steps to show.");
+      return;
+    }
+    hint(body, "Hover or tap a generated token to see the alternatives the model considered.");
+    for (let s = 0; s < steps.length; s++) spans[steps[s].position].setAttribute("data-value", String(steps[s].chosen.prob));
+    let current = -1;
+    function barRow(c, pmax, chosen, note) {
+      const row = el("div", "lms-bar-row" + (chosen ? " lms-chosen" : ""));
+      row.setAttribute("data-prob", String(c.prob));
+      const chip = tokenChip(c.token);
+      chip.title = JSON.stringify(c.token) + " \xB7 id " + c.token_id;
+      row.appendChild(chip);
+      const track = el("span", "lms-bar-track");
+      const bar = el("span", "lms-bar");
+      bar.style.width = (pmax > 0 ? 100 * c.prob / pmax : 0).toFixed(1) + "%";
+      track.appendChild(bar);
+      row.append(track, el("span", "lms-bar-val", formatProb(c.prob)));
+      if (note) row.appendChild(el("span", "lms-note", note));
+      return row;
+    }
+    function select(s) {
+      if (s === current || s < 0 || s >= steps.length) return;
+      if (current >= 0) spans[steps[current].position].classList.remove("lms-selected");
+      current = s;
+      const step = steps[s];
+      spans[step.position].classList.add("lms-selected");
+      root.setAttribute("data-selected", String(step.position));
+      panel.textContent = "";
+      const head = el("div", "lms-tip-head");
+      head.append("Position " + step.position + ": chose ");
+      head.appendChild(tokenChip(step.chosen.token));
+      head.append(" (" + formatProb(step.chosen.prob) + ")");
+      panel.appendChild(head);
+      let pmax = step.chosen.prob;
+      for (const c of step.top) if (c.prob > pmax) pmax = c.prob;
+      const list = el("div", "lms-bars");
+      let found = false;
+      for (const c of step.top) {
+        const isChosen = c.token_id === step.chosen.token_id;
+        found = found || isChosen;
+        list.appendChild(barRow(c, pmax, isChosen));
+      }
+      if (!found) list.appendChild(barRow(step.chosen, pmax, true, "chosen, outside the top " + step.top.length));
+      panel.appendChild(list);
+    }
+    bindTargets(
+      text,
+      steps.map((st) => spans[st.position]),
+      select
+    );
+    select(0);
+  }
+
+  // src/views/factors.ts
+  var SPARK_W = 160;
+  var NEG = [110, 110, 110];
+  function sparkHeight(k) {
+    return Math.max(18, Math.min(40, Math.floor(320 / k)));
+  }
+  function renderFactors(root, data) {
+    const body = frame(root, "factors", data);
+    const { tokens, factors, dominant } = data;
+    const n = tokens.length;
+    const k = factors.length;
+    const excluded = new Uint8Array(n);
+    for (const p of data.excluded) excluded[p] = 1;
+    for (let i = 0; i < n; i++) if (dominant[i] < 0) excluded[i] = 1;
+    const maxPos = new Float64Array(k);
+    const maxAbs = new Float64Array(k);
+    const minVal = new Float64Array(k);
+    for (let f = 0; f < k; f++) {
+      const row = factors[f];
+      for (let i = 0; i < n; i++) {
+        if (excluded[i]) continue;
+        const v = row[i];
+        if (v > maxPos[f]) maxPos[f] = v;
+        if (Math.abs(v) > maxAbs[f]) maxAbs[f] = Math.abs(v);
+        if (v < minVal[f]) minVal[f] = v;
+      }
+    }
+    let firstOutput = n;
+    for (let i = 0; i < n; i++) {
+      if (tokens[i].type === "output") {
+        firstOutput = i;
+        break;
+      }
+    }
+    const layout = el("div", "lms-factors");
+    const sparks = el("div", "lms-sparks");
+    const text = el("div", "lms-text");
+    layout.append(sparks, text);
+    body.appendChild(layout);
+    hint(body, "Hover or tap a sparkline to isolate its factor; tap again to release.");
+    const h = sparkHeight(k);
+    const x = (i) => n > 1 ? i / (n - 1) * SPARK_W : SPARK_W / 2;
+    const sparkRows = [];
+    const markers = [];
+    for (let f = 0; f < k; f++) {
+      const row = el("div", "lms-spark");
+      row.setAttribute("data-factor", String(f));
+      row.tabIndex = 0;
+      row.setAttribute("role", "button");
+      const label = data.labels && data.labels[f] ? data.labels[f] : "Factor " + (f + 1);
+      row.setAttribute("aria-label", label);
+      const sw = el("span", "lms-swatch");
+      sw.style.backgroundColor = rgbaString(categorical(f), 1);
+      const name = el("span", "lms-spark-label", label);
+      const svg = svgEl("svg", { width: SPARK_W, height: h, viewBox: "0 0 " + SPARK_W + " " + h, "aria-hidden": "true" });
+      if (firstOutput < n) {
+        svg.appendChild(
+          svgEl("rect", { class: "lms-spark-out", x: x(firstOutput), y: 0, width: SPARK_W - x(firstOutput), height: h })
+        );
+      }
+      const lo = Math.min(0, minVal[f]);
+      const span = maxPos[f] - lo || 1;
+      const y = (v) => h - 2 - (v - lo) / span * (h - 4);
+      if (lo < 0) svg.appendChild(svgEl("line", { class: "lms-spark-zero", x1: 0, x2: SPARK_W, y1: y(0), y2: y(0) }));
+      let line = "";
+      let area = "";
+      let runStart = -1;
+      let prev = -1;
+      const closeRun = () => {
+        if (runStart >= 0) area += "L" + x(prev).toFixed(1) + " " + y(0).toFixed(1) + "Z";
+        runStart = -1;
+      };
+      for (let i = 0; i < n; i++) {
+        if (excluded[i]) {
+          closeRun();
+          continue;
+        }
+        const px = x(i).toFixed(1);
+        const py = y(factors[f][i]).toFixed(1);
+        if (runStart < 0) {
+          runStart = i;
+          line += "M" + px + " " + py;
+          area += "M" + px + " " + y(0).toFixed(1) + "L" + px + " " + py;
+        } else {
+          line += "L" + px + " " + py;
+          area += "L" + px + " " + py;
+        }
+        prev = i;
+      }
+      closeRun();
+      const colour = categorical(f);
+      svg.appendChild(svgEl("path", { class: "lms-spark-area", d: area, fill: rgbaString(colour, 0.35) }));
+      svg.appendChild(svgEl("path", { class: "lms-spark-line", d: line, stroke: rgbaString(colour, 1) }));
+      const marker = svgEl("line", { class: "lms-spark-marker", x1: 0, x2: 0, y1: 0, y2: h, visibility: "hidden" });
+      svg.appendChild(marker);
+      markers.push(marker);
+      row.append(sw, name, svg);
+      sparks.appendChild(row);
+      sparkRows.push(row);
+    }
+    const { spans } = renderTokens(text, tokens);
+    for (let i = 0; i < n; i++) if (excluded[i]) spans[i].classList.add("lms-excluded");
+    let shown = -2;
+    let pinned = -1;
+    function paint(f) {
+      if (f === shown) return;
+      for (let i = 0; i < n; i++) {
+        const span = spans[i];
+        if (excluded[i]) {
+          span.setAttribute("data-factor", "-1");
+          span.setAttribute("data-value", "");
+          continue;
+        }
+        const d = f >= 0 ? f : dominant[i];
+        const v = factors[d][i];
+        let bg;
+        if (f < 0) {
+          bg = rgbaString(categorical(d), maxPos[d] > 0 ? v / maxPos[d] : 0);
+        } else if (v >= 0) {
+          bg = rgbaString(categorical(d), maxAbs[d] > 0 ? v / maxAbs[d] : 0);
+        } else {
+          bg = rgbaString(NEG, -v / maxAbs[d]);
+        }
+        span.style.backgroundColor = bg;
+        span.classList.toggle("lms-neg", v < 0);
+        span.setAttribute("data-factor", String(d));
+        span.setAttribute("data-value", String(v));
+      }
+      for (let j = 0; j < k; j++) {
+        sparkRows[j].classList.toggle("isolated", j === f);
+        sparkRows[j].classList.toggle("lms-faded", f >= 0 && j !== f);
+      }
+      root.classList.toggle("lms-isolating", f >= 0);
+      root.setAttribute("data-isolated", String(f));
+      shown = f;
+    }
+    const factorOf = (t) => {
+      const row = closestIn(t, ".lms-spark", sparks);
+      return row ? Number(row.getAttribute("data-factor")) : -1;
+    };
+    sparks.addEventListener("mouseover", (ev) => {
+      const f = factorOf(ev.target);
+      if (f >= 0) paint(f);
+    });
+    sparks.addEventListener("mouseleave", () => paint(pinned));
+    sparks.addEventListener("focusin", (ev) => {
+      const f = factorOf(ev.target);
+      if (f >= 0) paint(f);
+    });
+    sparks.addEventListener("focusout", () => paint(pinned));
+    const toggle = (f) => {
+      pinned = pinned === f ? -1 : f;
+      sparkRows.forEach((r, j) => r.setAttribute("aria-pressed", String(j === pinned)));
+      paint(pinned >= 0 ? pinned : f);
+    };
+    sparks.addEventListener("click", (ev) => {
+      const f = factorOf(ev.target);
+      if (f >= 0) toggle(f);
+    });
+    sparks.addEventListener("keydown", (ev) => {
+      const f = factorOf(ev.target);
+      if (f >= 0 && (ev.key === "Enter" || ev.key === " ")) {
+        ev.preventDefault();
+        toggle(f);
+      }
+    });
+    let marked = -1;
+    text.addEventListener("mouseover", (ev) => {
+      const t = closestIn(ev.target, ".lms-token", text);
+      const i = t ? Number(t.getAttribute("data-position")) : -1;
+      if (i === marked || i < 0) return;
+      marked = i;
+      const px = x(i).toFixed(1);
+      for (let f = 0; f < k; f++) {
+        markers[f].setAttribute("x1", px);
+        markers[f].setAttribute("x2", px);
+        markers[f].setAttribute("visibility", "visible");
+        sparkRows[f].title = (data.labels && data.labels[f] ? data.labels[f] : "Factor " + (f + 1)) + " at position " + i + ": " + formatNumber(factors[f][i]);
+      }
+    });
+    text.addEventListener("mouseleave", () => {
+      marked = -1;
+      for (const m of markers) m.setAttribute("visibility", "hidden");
+    });
+    paint(-1);
+    return {
+      isolate: (f) => {
+        pinned = f;
+        paint(f);
+      },
+      get isolated() {
+        return shown;
+      }
+    };
+  }
+
+  // src/views/lens.ts
+  function renderLens(root, data) {
+    const body = frame(root, "lens", data);
+    const { tokens, targets, layers, ranks, probs, top } = data;
+    let maxRank = 2;
+    for (const row of ranks) for (const r of row) if (r > maxRank) maxRank = r;
+    const scroller = el("div", "lms-scroll");
+    const table = el("table", "lms-grid lms-lens");
+    const thead = el("thead");
+    const hrow = el("tr");
+    hrow.appendChild(el("th", "lms-corner", "layer"));
+    for (const t of targets) {
+      const th = el("th", "lms-col");
+      const chip = tokenChip(tokens[t].token, "lms-token lms-output");
+      chip.title = tokenTitle(tokens[t]);
+      th.appendChild(chip);
+      hrow.appendChild(th);
+    }
+    thead.appendChild(hrow);
+    table.appendChild(thead);
+    const tbody = el("tbody");
+    const frag = document.createDocumentFragment();
+    for (let l = 0; l < layers.length; l++) {
+      const tr = el("tr");
+      tr.appendChild(el("th", "lms-rowlabel", layers[l]));
+      for (let j = 0; j < targets.length; j++) {
+        const r = ranks[l][j];
+        const c = sequential(PURPLES, logRankScale(r, maxRank));
+        const td = el("td", "lms-cell", formatRank(r));
+        td.style.backgroundColor = rgbString(c);
+        td.style.color = textColorOn(c);
+        td.setAttribute("data-rank", String(r));
+        td.setAttribute("data-layer", String(l));
+        td.setAttribute("data-target", String(j));
+        if (r === 1) td.classList.add("lms-top1");
+        tr.appendChild(td);
+      }
+      frag.appendChild(tr);
+    }
+    tbody.appendChild(frag);
+    table.appendChild(tbody);
+    scroller.appendChild(table);
+    body.appendChild(scroller);
+    hint(body, "Rank of each produced token after every layer (1 = top prediction). Hover or tap a cell for that layer's top predictions.");
+    const tip = createTooltip(root);
+    let shown = null;
+    function content(l, j) {
+      const frag2 = document.createDocumentFragment();
+      const t = targets[j];
+      const head = el("div", "lms-tip-head");
+      head.append(layers[l] + " \u2192 ");
+      head.appendChild(tokenChip(tokens[t].token));
+      head.append(" (position " + t + ")");
+      frag2.appendChild(head);
+      frag2.appendChild(el("div", "lms-tip-sub", "rank " + ranks[l][j] + " \xB7 p = " + formatProb(probs[l][j])));
+      const preds = top[l][j];
+      let pmax = 0;
+      for (const p of preds) if (p.prob > pmax) pmax = p.prob;
+      const list = el("div", "lms-bars");
+      for (const p of preds) {
+        const row = el("div", "lms-bar-row" + (p.token === tokens[t].token ? " lms-chosen" : ""));
+        row.appendChild(tokenChip(p.token));
+        const track = el("span", "lms-bar-track");
+        const bar = el("span", "lms-bar");
+        bar.style.width = (pmax > 0 ? 100 * p.prob / pmax : 0).toFixed(1) + "%";
+        track.appendChild(bar);
+        row.append(track, el("span", "lms-bar-val", formatProb(p.prob)));
+        list.appendChild(row);
+      }
+      frag2.appendChild(list);
+      return frag2;
+    }
+    const showCell = (ev) => {
+      const td = closestIn(ev.target, "td.lms-cell", table);
+      if (!td || td === shown) return;
+      if (shown) shown.classList.remove("lms-hover");
+      shown = td;
+      td.classList.add("lms-hover");
+      tip.show(td, content(Number(td.getAttribute("data-layer")), Number(td.getAttribute("data-target"))));
+    };
+    table.addEventListener("mouseover", showCell);
+    table.addEventListener("click", showCell);
+    table.addEventListener("mouseleave", () => {
+      if (shown) shown.classList.remove("lms-hover");
+      shown = null;
+      tip.hide();
+    });
+  }
+
+  // src/views/saliency.ts
+  function gradientCss() {
+    const stops = [];
+    for (let i = 0; i <= 8; i++) stops.push(rgbString(viridis(i / 8)) + " " + i * 100 / 8 + "%");
+    return "linear-gradient(to right, " + stops.join(", ") + ")";
+  }
+  function renderSaliency(root, data) {
+    const body = frame(root, "saliency", data);
+    const detailed = data.variant === "detailed";
+    if (detailed) root.classList.add("lms-detailed");
+    const { tokens, targets, attributions } = data;
+    const n = tokens.length;
+    const text = el("div", "lms-text");
+    body.appendChild(text);
+    const { spans, values } = renderTokens(text, tokens, detailed);
+    for (let i = 0; i < n; i++) {
+      spans[i].setAttribute("data-value", "0");
+      spans[i].classList.add("lms-after");
+    }
+    const footer = el("div", "lms-footer");
+    const status = el("span", "lms-status");
+    const legend = el("span", "lms-legend");
+    const bar = el("span", "lms-legend-bar");
+    bar.style.backgroundImage = gradientCss();
+    const lo = el("span", "lms-legend-lo", "0%");
+    const hi = el("span", "lms-legend-hi");
+    legend.append(lo, bar, hi);
+    footer.append(status, legend);
+    body.appendChild(footer);
+    if (targets.length === 0) {
+      hint(body, "No output tokens to explain.");
+      return { select: () => void 0, selected: -1 };
+    }
+    hint(body, "Hover or tap an output token to see which earlier tokens it was attributed to.");
+    let current = -1;
+    let currentTarget = -1;
+    function select(row) {
+      if (row === current || row < 0 || row >= targets.length) return;
+      const target = targets[row];
+      const attr = attributions[row];
+      let max = 0;
+      for (let i = 0; i < target; i++) if (attr[i] > max) max = attr[i];
+      const limit = Math.min(n, Math.max(target, currentTarget) + 1);
+      for (let i = 0; i < limit; i++) {
+        const span = spans[i];
+        const v = attr[i];
+        span.setAttribute("data-value", String(v));
+        if (i < target) {
+          const c = viridis(max > 0 ? v / max : 0);
+          span.style.backgroundColor = rgbString(c);
+          span.style.color = textColorOn(c);
+          span.classList.remove("lms-after");
+          span.classList.toggle("lms-neg", v < 0);
+          if (values) values[i].textContent = formatPercent(v);
+        } else {
+          span.style.backgroundColor = "";
+          span.style.color = "";
+          span.classList.toggle("lms-after", i > target);
+          span.classList.remove("lms-neg");
+          if (values) values[i].textContent = "";
+        }
+      }
+      if (current >= 0) spans[currentTarget].classList.remove("lms-selected");
+      spans[target].classList.add("lms-selected");
+      current = row;
+      currentTarget = target;
+      root.setAttribute("data-selected", String(target));
+      status.textContent = "";
+      status.append("Attribution of ");
+      status.appendChild(el("strong", "", displayToken(tokens[target].token).text));
+      status.append(" (position " + target + ")" + (data.method ? " \xB7 " + data.method : ""));
+      hi.textContent = "max " + formatPercent(max);
+    }
+    bindTargets(
+      text,
+      targets.map((t) => spans[t]),
+      select
+    );
+    select(0);
+    return {
+      select,
+      get selected() {
+        return current;
+      }
+    };
+  }
+
+  // src/index.ts
+  var VERSION = "0.1.0";
+  function render(element, data) {
+    element.textContent = "";
+    const errors = validate(data);
+    const kind = typeof data === "object" && data !== null ? data.kind : void 0;
+    if (errors.length > 0) {
+      renderError(element, errors, kind);
+      return false;
+    }
+    const d = data;
+    try {
+      switch (d.kind) {
+        case "saliency":
+          renderSaliency(element, d);
+          break;
+        case "factors":
+          renderFactors(element, d);
+          break;
+        case "lens":
+          renderLens(element, d);
+          break;
+        case "activations":
+          renderActivations(element, d);
+          break;
+        case "candidates":
+          renderCandidates(element, d);
+          break;
+      }
+    } catch (err) {
+      renderError(element, ["internal error: " + String(err)], kind);
+      throw err;
+    }
+    return true;
+  }
+  function mount(root) {
+    if (!root || root.getAttribute("data-lmscope-state") === "mounted") return false;
+    const script = root.querySelector('script[type="application/json"]');
+    const target = root.querySelector(".lmscope-mount");
+    if (!script || !(target instanceof HTMLElement)) return false;
+    root.setAttribute("data-lmscope-state", "mounted");
+    let data;
+    try {
+      data = JSON.parse(script.textContent || "");
+    } catch (err) {
+      renderError(target, ["the embedded view data is not valid JSON: " + String(err)]);
+      return false;
+    }
+    return render(target, data);
+  }
+  function mountAll(scope = document) {
+    let count = 0;
+    scope.querySelectorAll(".lmscope-root").forEach((root) => {
+      if (mount(root)) count++;
+    });
+    return count;
+  }
+  var api = { version: VERSION, render, mount, mountAll, validate };
+  if (!window.lmscope) window.lmscope = api;
+})();
