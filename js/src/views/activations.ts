@@ -38,10 +38,11 @@ export function renderActivations(root: HTMLElement, data: ActivationsData): voi
   if (cw >= 10) {
     const frag = document.createDocumentFragment();
     for (let j = 0; j < cols; j++) {
-      const s = el("span", "lms-vlabel" + (tokens[j].type === "output" ? " lms-output" : ""), displayToken(tokens[j].token).text);
-      s.style.width = cw + "px";
-      s.title = tokenTitle(tokens[j]);
-      frag.appendChild(s);
+      const box = el("div", "lms-vlabel" + (tokens[j].type === "output" ? " lms-output" : ""));
+      box.style.width = cw + "px";
+      box.title = tokenTitle(tokens[j]);
+      box.appendChild(el("span", "", displayToken(tokens[j].token).text));
+      frag.appendChild(box);
     }
     head.appendChild(frag);
   }

@@ -41,7 +41,7 @@ export function renderCandidates(root: HTMLElement, data: CandidatesData): void 
     bar.style.width = (pmax > 0 ? (100 * c.prob) / pmax : 0).toFixed(1) + "%";
     track.appendChild(bar);
     row.append(track, el("span", "lms-bar-val", formatProb(c.prob)));
-    if (note) row.appendChild(el("span", "lms-note", note));
+    row.appendChild(el("span", "lms-note", note || ""));
     return row;
   }
 

@@ -82,7 +82,7 @@ export function renderLens(root: HTMLElement, data: LensData): void {
       const bar = el("span", "lms-bar");
       bar.style.width = (pmax > 0 ? (100 * p.prob) / pmax : 0).toFixed(1) + "%";
       track.appendChild(bar);
-      row.append(track, el("span", "lms-bar-val", formatProb(p.prob)));
+      row.append(track, el("span", "lms-bar-val", formatProb(p.prob)), el("span", "lms-note"));
       list.appendChild(row);
     }
     frag.appendChild(list);

@@ -593,10 +593,11 @@
     if (cw >= 10) {
       const frag = document.createDocumentFragment();
       for (let j = 0; j < cols; j++) {
-        const s = el("span", "lms-vlabel" + (tokens[j].type === "output" ? " lms-output" : ""), displayToken(tokens[j].token).text);
-        s.style.width = cw + "px";
-        s.title = tokenTitle(tokens[j]);
-        frag.appendChild(s);
+        const box = el("div", "lms-vlabel" + (tokens[j].type === "output" ? " lms-output" : ""));
+        box.style.width = cw + "px";
+        box.title = tokenTitle(tokens[j]);
+        box.appendChild(el("span", "", displayToken(tokens[j].token).text));
+        frag.appendChild(box);
       }
       head.appendChild(frag);
     }
@@ -754,7 +755,7 @@
       bar.style.width = (pmax > 0 ? 100 * c.prob / pmax : 0).toFixed(1) + "%";
       track.appendChild(bar);
       row.append(track, el("span", "lms-bar-val", formatProb(c.prob)));
-      if (note) row.appendChild(el("span", "lms-note", note));
+      row.appendChild(el("span", "lms-note", note || ""));
       return row;
     }
     function select(s) {
@@ -1052,7 +1053,7 @@
         const bar = el("span", "lms-bar");
         bar.style.width = (pmax > 0 ? 100 * p.prob / pmax : 0).toFixed(1) + "%";
         track.appendChild(bar);
-        row.append(track, el("span", "lms-bar-val", formatProb(p.prob)));
+        row.append(track, el("span", "lms-bar-val", formatProb(p.prob)), el("span", "lms-note"));
         list.appendChild(row);
       }
       frag2.appendChild(list);
