@@ -1,0 +1,317 @@
+"""FFN neuron activations of one run: heatmaps of a layer's neurons and k-means clusters of them.
+
+The seed article's three activation figures: the activations of the first N neurons of a
+layer for one token, the same over every token, and the neurons of a layer clustered with
+k-means so that neurons that fire together sit together. Values are the FFN's
+post-nonlinearity activations (the input of its down projection) captured in the run.
+
+Which activation stands for a token follows ``mode`` (see
+:meth:`lmscope.run.Run.source_positions`): ``"seed"`` (default) shows an output token with
+the activation *that produced it* (the previous position), ``"response"`` with the
+model's response to the token itself.
+
+>>> run = scope.generate("1, 2, 3,", max_new_tokens=12)    # doctest: +SKIP
+>>> run.neuron_activations(layer=4, neurons=400).plot()     # doctest: +SKIP
+>>> cl = run.clusters(layer=4, k=5); cl.order, cl.labels    # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from .views.mixin import HTMLView
+
+if TYPE_CHECKING:  # pragma: no cover
+    from matplotlib.figure import Figure
+
+    from .run import ActivationMode, Run
+
+MODES = ("seed", "response")
+
+
+# ---------------------------------------------------------------------- shared validation
+def check_mode(mode: str) -> str:
+    """Validate ``mode=`` at the public call."""
+    if mode not in MODES:
+        raise ValueError(f"mode={mode!r} is not known; choose 'seed' (an output token reads the position that "
+                         "produced it) or 'response' (every token reads its own position)")
+    return mode
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, (int, np.integer)) and not isinstance(value, (bool, np.bool_))
+
+
+def select_layers(run: Run, layers: Iterable[int] | int | None) -> list[int]:
+    """Normalise ``layers=`` against what the run captured (None: every captured layer).
+
+    Negative indices count from the model's last layer. Errors say which layers exist and
+    how to capture the missing ones.
+    """
+    run.require("activations")
+    captured = list(run.activation_layers)
+    n_model = run.scope.n_layers if run.scope is not None else max(captured) + 1
+    if layers is None:
+        return captured
+    if _is_int(layers):
+        layers = [int(layers)]
+    try:
+        layers = list(layers)
+    except TypeError:
+        raise ValueError(f"layers must be an int, a list or range of ints, or None for all; got {layers!r}") from None
+    if not layers:
+        raise ValueError("layers is empty; pass at least one layer index, a range, or None for every captured layer")
+    out: list[int] = []
+    for layer in layers:
+        if not _is_int(layer):
+            raise ValueError(f"layers must be integers, got {layer!r}")
+        if not -n_model <= layer < n_model:
+            raise ValueError(f"layer {layer} is out of range: this model has {n_model} layers (0..{n_model - 1})")
+        layer = int(layer) % n_model
+        if layer not in out:
+            out.append(layer)
+    missing = [layer for layer in out if layer not in captured]
+    if missing:
+        raise ValueError(f"layers {missing} were not captured (captured: {captured}); generate again with "
+                         "layers=None or layers including them")
+    return sorted(out)
+
+
+def _one_layer(run: Run, layer: Any) -> int:
+    if not _is_int(layer):
+        raise ValueError(f"layer must be one layer index (an int), got {layer!r}; e.g. layer=4")
+    return select_layers(run, [layer])[0]
+
+
+def _check_positions(positions: Iterable[int] | None, n_tokens: int) -> np.ndarray:
+    if positions is None:
+        return np.arange(n_tokens)
+    if _is_int(positions):
+        positions = [positions]
+    out = []
+    for p in positions:
+        if not _is_int(p) or not -n_tokens <= p < n_tokens:
+            raise ValueError(f"positions must be token positions in 0..{n_tokens - 1} (negative counts from the "
+                             f"end); got {p!r}")
+        out.append(int(p) % n_tokens)
+    if not out:
+        raise ValueError("positions is empty; pass token positions or None for every token")
+    return np.asarray(out)
+
+
+def _check_neurons(neurons: int | Sequence[int] | None, n_neurons: int) -> np.ndarray:
+    if neurons is None:
+        return np.arange(n_neurons)
+    if _is_int(neurons):
+        if not 1 <= neurons:
+            raise ValueError(f"neurons={neurons} must be at least 1 (the first N neurons of the layer)")
+        return np.arange(min(int(neurons), n_neurons))
+    ids = []
+    for n in neurons:
+        if not _is_int(n) or not 0 <= n < n_neurons:
+            raise ValueError(f"neurons must be neuron indices in 0..{n_neurons - 1} (or an int N for the first N); "
+                             f"got {n!r}")
+        ids.append(int(n))
+    if not ids:
+        raise ValueError("neurons is empty; pass an int N (the first N neurons), indices, or None for all")
+    return np.asarray(ids)
+
+
+# ---------------------------------------------------------------------- figures
+def new_figure(width: float, height: float) -> Figure:
+    """A matplotlib Figure not tracked by pyplot (no double display in notebooks, no global state)."""
+    import matplotlib.pyplot  # noqa: F401  - lets notebook front-ends register how to show figures
+    from matplotlib.figure import Figure
+
+    return Figure(figsize=(width, height), layout="constrained")
+
+
+def _heatmap(ax, values: np.ndarray, tokens: Sequence[str], *, cmap: str = "Purples") -> Any:
+    """Neurons x tokens with only positive values coloured (white at and below zero), as in the seed."""
+    import matplotlib
+
+    colormap = matplotlib.colormaps[cmap].with_extremes(under="white")
+    top = float(values.max()) if values.size and values.max() > 0 else 1.0
+    image = ax.imshow(values, aspect="auto", interpolation="nearest", cmap=colormap,
+                      vmin=top * 1e-6, vmax=top)
+    ax.set_xticks(range(len(tokens)))
+    ax.set_xticklabels([repr(t)[1:-1] or "∅" for t in tokens], rotation=90, fontsize=7, family="monospace")
+    ax.xaxis.tick_top()
+    return image
+
+
+def _token_rows(run: Run, positions: np.ndarray) -> list[dict[str, Any]]:
+    table = run.token_table()
+    return [table[p] for p in positions]
+
+
+def _view_tokens(tokens: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Token rows re-indexed 0..n-1 (views index tokens by their place in the list)."""
+    return [dict(t, position=i) for i, t in enumerate(tokens)]
+
+
+# ---------------------------------------------------------------------- heatmap of a layer
+@dataclass(eq=False)
+class NeuronActivations(HTMLView):
+    """Activations of chosen neurons of one layer at chosen tokens (the seed's heatmaps).
+
+    ``values[i, j]`` is neuron ``neurons[i]`` at token ``positions[j]``, read per ``mode``.
+    """
+
+    layer: int
+    neurons: np.ndarray                 # (rows,) neuron indices within the layer
+    positions: np.ndarray               # (columns,) token positions in the run
+    tokens: list[dict[str, Any]]        # token table rows of those positions
+    values: np.ndarray                  # (rows, columns)
+    mode: str = "seed"
+    n_neurons: int = 0                  # neurons in the layer, for captions
+
+    def plot(self, *, cmap: str = "Purples") -> Figure:
+        """Heatmap, neurons as rows and tokens as columns; only positive values coloured, darker = stronger."""
+        rows, cols = self.values.shape
+        fig = new_figure(min(2.0 + 0.28 * cols, 14.0), min(2.0 + rows * 0.012, 9.0))
+        ax = fig.add_subplot()
+        image = _heatmap(ax, self.values, [t["token"] for t in self.tokens], cmap=cmap)
+        ax.set_ylabel("neuron")
+        if rows <= 40:
+            ax.set_yticks(range(rows))
+            ax.set_yticklabels([str(n) for n in self.neurons], fontsize=6)
+        fig.colorbar(image, ax=ax, shrink=0.6, label="activation (> 0)")
+        ax.set_title(self._caption(), fontsize=9)
+        return fig
+
+    def _caption(self) -> str:
+        return (f"Layer {self.layer}: {len(self.neurons)} of {self.n_neurons} FFN neurons, "
+                f"{'activation that produced each output token' if self.mode == 'seed' else 'response to each token'}")
+
+    def _view_data(self) -> dict[str, Any]:
+        """The ``activations`` view: one row per neuron, one column per token."""
+        return {"kind": "activations", "tokens": _view_tokens(self.tokens), "values": self.values,
+                "row_labels": [f"L{self.layer} n{n}" for n in self.neurons.tolist()],
+                "title": f"FFN activations, layer {self.layer}", "caption": self._caption()}
+
+
+def neuron_activations(run: Run, *, layer: int, neurons: int | Sequence[int] | None = 400,
+                       positions: Iterable[int] | int | None = None,
+                       mode: ActivationMode = "seed") -> NeuronActivations:
+    """Activations of the first ``neurons`` neurons (or those listed) of ``layer`` at ``positions``.
+
+    ``neurons=400`` and every token give the seed's "first 400 neurons" figure; one
+    position (``positions=[p]``) gives its single-token column. ``mode`` picks which
+    position stands for an output token (see :meth:`lmscope.run.Run.source_positions`).
+    """
+    check_mode(mode)
+    layer = _one_layer(run, layer)
+    acts = run.token_activations(mode, layers=[layer])[0]          # (neurons, tokens)
+    ids = _check_neurons(neurons, acts.shape[0])
+    cols = _check_positions(positions, run.n_tokens)
+    values = np.asarray(acts[np.ix_(ids, cols)], dtype=np.float32)
+    return NeuronActivations(layer=layer, neurons=ids, positions=cols, tokens=_token_rows(run, cols),
+                             values=values, mode=mode, n_neurons=acts.shape[0])
+
+
+# ---------------------------------------------------------------------- clusters
+@dataclass(eq=False)
+class Clusters(HTMLView):
+    """k-means clusters of one layer's neurons by their activations across the tokens.
+
+    ``labels[i]`` is the cluster of neuron ``neurons[i]``; clusters are numbered by size,
+    0 the largest. ``order`` sorts neurons by cluster, then by mean activation (highest
+    first): ``values[order]`` is the seed's clustered heatmap.
+    """
+
+    layer: int
+    neurons: np.ndarray                 # (rows,) neuron indices within the layer
+    tokens: list[dict[str, Any]]        # the run's token table
+    values: np.ndarray                  # (rows, tokens), neurons in index order
+    labels: np.ndarray                  # (rows,) cluster of each neuron
+    order: np.ndarray                   # (rows,) row order grouping clusters
+    centers: np.ndarray                 # (k, tokens) mean activation of each cluster's neurons
+    mode: str = "seed"
+    random_state: int | None = 0
+    sizes: np.ndarray = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.sizes = np.bincount(self.labels, minlength=len(self.centers))
+
+    @property
+    def k(self) -> int:
+        return len(self.centers)
+
+    def members(self, cluster: int) -> np.ndarray:
+        """Neuron indices (within the layer) of ``cluster``, strongest first."""
+        if not _is_int(cluster) or not 0 <= cluster < self.k:
+            raise ValueError(f"cluster must be in 0..{self.k - 1}, got {cluster!r}")
+        return self.neurons[self.order[self.labels[self.order] == cluster]]
+
+    def plot(self, *, cmap: str = "Purples") -> Figure:
+        """The cluster-sorted heatmap: neurons grouped by cluster (coloured strip on the left), tokens as columns."""
+        import matplotlib
+
+        rows, cols = self.values.shape
+        fig = new_figure(min(2.6 + 0.28 * cols, 14.0), min(2.5 + rows * 0.004, 9.0))
+        strip, ax = fig.subplots(1, 2, gridspec_kw={"width_ratios": [1, 40]}, sharey=True)
+        palette = matplotlib.colormaps["tab10"]
+        sorted_labels = self.labels[self.order]
+        strip.imshow(sorted_labels[:, None], aspect="auto", interpolation="nearest", cmap=palette,
+                     vmin=0, vmax=9)
+        strip.set_xticks([])
+        strip.set_ylabel("neurons, grouped by cluster")
+        starts = np.flatnonzero(np.r_[True, sorted_labels[1:] != sorted_labels[:-1]])
+        strip.set_yticks(starts + self.sizes[sorted_labels[starts]] / 2 - 0.5)
+        strip.set_yticklabels([f"{c} ({self.sizes[c]})" for c in sorted_labels[starts]], fontsize=7)
+        image = _heatmap(ax, self.values[self.order], [t["token"] for t in self.tokens], cmap=cmap)
+        for s in starts[1:]:
+            ax.axhline(s - 0.5, color="0.3", linewidth=0.6)
+        ax.tick_params(left=False)
+        fig.colorbar(image, ax=ax, shrink=0.6, label="activation (> 0)")
+        fig.suptitle(self._caption(), fontsize=9)
+        return fig
+
+    def _caption(self) -> str:
+        return (f"Layer {self.layer}: {len(self.neurons)} FFN neurons in {self.k} k-means clusters "
+                f"(largest first), {'activation that produced each output token' if self.mode == 'seed' else 'response to each token'}")
+
+    def _view_data(self) -> dict[str, Any]:
+        """The ``activations`` view with rows sorted by cluster and each row's cluster."""
+        return {"kind": "activations", "tokens": self.tokens, "values": self.values[self.order],
+                "row_labels": [f"L{self.layer} n{n}" for n in self.neurons[self.order].tolist()],
+                "clusters": self.labels[self.order], "title": f"Neuron clusters, layer {self.layer}",
+                "caption": self._caption()}
+
+
+def cluster_neurons(run: Run, *, layer: int, k: int = 5, random_state: int | None = 0,
+                    mode: ActivationMode = "seed", neurons: int | Sequence[int] | None = None,
+                    n_init: int = 10) -> Clusters:
+    """Group the neurons of ``layer`` with k-means on their activations across the run's tokens.
+
+    Each neuron is a point whose coordinates are its activations at every token (read per
+    ``mode``, raw values, as the seed did); scikit-learn's ``KMeans`` with ``random_state``
+    makes it reproducible. ``neurons`` limits it to the first N neurons or listed indices.
+    Clusters are renumbered by size (0 = largest).
+    """
+    from sklearn.cluster import KMeans
+
+    check_mode(mode)
+    layer = _one_layer(run, layer)
+    acts = run.token_activations(mode, layers=[layer])[0]
+    ids = _check_neurons(neurons, acts.shape[0])
+    values = np.asarray(acts[ids], dtype=np.float32)
+    if not _is_int(k) or k < 1:
+        raise ValueError(f"k must be a positive integer (the number of clusters), got {k!r}")
+    if k > len(ids):
+        raise ValueError(f"k={k} is larger than the {len(ids)} neurons being clustered; choose k <= {len(ids)}")
+    model = KMeans(n_clusters=int(k), random_state=random_state, n_init=n_init).fit(values.astype(np.float64))
+    raw = model.labels_
+    by_size = np.argsort(-np.bincount(raw, minlength=k), kind="stable")
+    relabel = np.empty(k, dtype=np.int64)
+    relabel[by_size] = np.arange(k)
+    labels = relabel[raw]
+    centers = model.cluster_centers_[by_size].astype(np.float32)
+    order = np.lexsort((-values.mean(axis=1), labels))
+    return Clusters(layer=layer, neurons=ids, tokens=run.token_table(), values=values, labels=labels, order=order,
+                    centers=centers, mode=mode, random_state=random_state)
