@@ -1,0 +1,375 @@
+"""Factors of FFN activations: NMF (or PCA) over one layer, a range, or every layer.
+
+Each token is a point whose coordinates are the activations of every FFN neuron of the
+chosen layers; a factorisation writes those points as a few *factors*, each a pattern of
+neurons (``components``) and how strongly it fires at each token (``token_activity``).
+That is the seed article's "two factors of a counting sequence": one factor for the commas,
+one for the digits.
+
+**The first position is left out by default** (``exclude="first"``). Most models use the
+first position as an attention sink and its FFN activations are outsized (on SmolLM2
+about 50 times any other position's); kept in, it takes a factor of its own (the seed's
+"first-token factor", which its blue factor showed on GPT-2) and, with few factors, leaves
+one factor for everything else. Pass ``exclude=None`` to keep it: the result then reports
+that factor as :attr:`Factors.first_token_factor` and labels it "first token".
+
+>>> f = run.factors(n=2)                      # doctest: +SKIP
+>>> f.token_activity.shape, f.dominant        # doctest: +SKIP
+>>> f.stats()                                 # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Literal
+
+import numpy as np
+
+from .activations import _is_int, check_mode, new_figure, select_layers
+from .views.mixin import HTMLView
+
+if TYPE_CHECKING:  # pragma: no cover
+    import pandas as pd
+    from matplotlib.figure import Figure
+
+    from .run import ActivationMode, Run
+
+Method = Literal["nmf", "pca"]
+METHODS = ("nmf", "pca")
+MASS = 0.9
+"""Default share of a factor's total component weight that its contributing neurons carry."""
+FIRST_TOKEN_SHARE = 0.5
+"""A factor is the first-token factor when at least this share of its activity falls on the first position."""
+
+
+# ---------------------------------------------------------------------- contribution statistics
+def contributing(components: np.ndarray, mass: float = MASS) -> np.ndarray:
+    """Boolean ``(factors, neurons)``: the fewest neurons whose weights carry ``mass`` of each factor's total.
+
+    A neuron *contributes* to a factor when it is among the strongest neurons of that
+    factor's component that together hold ``mass`` (default 90%) of the sum of its absolute
+    weights. This counts the neurons a factor is really made of, whatever the scale of a
+    few outsized neurons (a threshold at a fraction of the largest weight would count
+    almost none on models with massive activations).
+    """
+    if not 0 < mass <= 1:
+        raise ValueError(f"mass must be in (0, 1] (the share of a factor's weight to cover), got {mass!r}")
+    weights = np.abs(components.astype(np.float64))
+    out = np.zeros(weights.shape, dtype=bool)
+    for f, row in enumerate(weights):
+        total = row.sum()
+        if total <= 0:
+            continue
+        order = np.argsort(-row, kind="stable")
+        count = int(np.searchsorted(np.cumsum(row[order]), mass * total * (1 - 1e-12))) + 1
+        out[f, order[:min(count, len(row))]] = True
+    return out
+
+
+def contribution_stats(components: np.ndarray, *, mass: float = MASS, labels: list[str] | None = None,
+                       extra: dict[str, Any] | None = None) -> pd.DataFrame:
+    """Per factor: contributing neurons, their share of all factorised neurons, and pairwise overlaps."""
+    import pandas as pd
+
+    sets = contributing(components, mass)
+    n_factors, n_total = sets.shape
+    common = sets.astype(np.int64) @ sets.T.astype(np.int64)
+    table = {"neurons": sets.sum(axis=1), "share": sets.sum(axis=1) / n_total}
+    for j in range(n_factors):
+        table[f"common_{j}"] = common[:, j]
+    frame = pd.DataFrame(table, index=pd.RangeIndex(n_factors, name="factor"))
+    if labels is not None:
+        frame.insert(0, "label", labels)
+    for name, values in (extra or {}).items():
+        frame[name] = values
+    frame.attrs.update(mass=mass, n_neurons=n_total)
+    return frame
+
+
+# ---------------------------------------------------------------------- result
+@dataclass(eq=False)
+class Factors(HTMLView):
+    """A factorisation of a run's FFN activations into ``n`` factors.
+
+    ``token_activity[f, t]``: how much factor ``f`` fires at token ``t`` (NaN at excluded
+    tokens). ``components[f]``: factor ``f``'s weight on every factorised neuron, layers
+    concatenated in ``layers`` order (column ``i`` is neuron ``i % n_neurons`` of layer
+    ``layers[i // n_neurons]``; :meth:`neuron` converts). ``dominant[t]``: the factor that
+    fires most at token ``t`` (largest absolute score for PCA), -1 where excluded.
+    """
+
+    tokens: list[dict[str, Any]]        # the run's token table
+    token_activity: np.ndarray          # (n_factors, tokens), NaN where excluded
+    components: np.ndarray              # (n_factors, len(layers) * n_neurons)
+    dominant: np.ndarray                # (tokens,) int, -1 where excluded
+    excluded: list[int]                 # token positions left out of the factorisation
+    layers: list[int]
+    n_neurons: int                      # neurons per layer
+    method: str = "nmf"
+    mode: str = "seed"
+    random_state: int | None = 0
+    error: float = float("nan")         # NMF: relative reconstruction error ||X - WH|| / ||X||
+    explained_variance_ratio: np.ndarray | None = None   # PCA only
+    labels: list[str] | None = None     # optional factor names, shown by views and plots
+    first_token_factor: int | None = field(default=None)
+
+    @property
+    def n_factors(self) -> int:
+        return len(self.components)
+
+    @property
+    def token_strings(self) -> list[str]:
+        return [t["token"] for t in self.tokens]
+
+    def neuron(self, column: int) -> tuple[int, int]:
+        """``(layer, neuron)`` of column ``column`` of :attr:`components`."""
+        if not _is_int(column) or not 0 <= column < self.components.shape[1]:
+            raise ValueError(f"column must be in 0..{self.components.shape[1] - 1}, got {column!r}")
+        return self.layers[column // self.n_neurons], int(column % self.n_neurons)
+
+    def layer_components(self) -> np.ndarray:
+        """Components as ``(n_factors, layers, neurons)``."""
+        return self.components.reshape(self.n_factors, len(self.layers), self.n_neurons)
+
+    def factor_labels(self) -> list[str]:
+        """Display names: :attr:`labels` if set, else "factor i" ("first token" for the first-token factor)."""
+        if self.labels is not None:
+            return list(self.labels)
+        return ["first token" if f == self.first_token_factor else f"factor {f}" for f in range(self.n_factors)]
+
+    def overlap(self, *, mass: float = MASS) -> np.ndarray:
+        """``(n_factors, n_factors)`` counts of neurons contributing to both factors (diagonal: to each)."""
+        sets = contributing(self.components, mass).astype(np.int64)
+        return sets @ sets.T
+
+    def stats(self, *, mass: float = MASS) -> pd.DataFrame:
+        """Per factor: contributing neurons (count, share of all factorised FFN neurons) and overlaps.
+
+        A neuron contributes to a factor when it is among the fewest neurons whose
+        absolute component weights add up to ``mass`` (default 0.9) of the factor's total
+        (:func:`contributing`). Columns: ``neurons``, ``share`` (of ``len(layers) *
+        n_neurons``), ``common_j`` (neurons shared with factor ``j``), ``tokens`` (where the
+        factor dominates) and ``peak`` (the token where it fires most).
+        """
+        included = self.dominant >= 0
+        counts = np.bincount(self.dominant[included], minlength=self.n_factors)
+        peaks = []
+        for row in self.token_activity:
+            scores = np.where(np.isnan(row), -np.inf, np.abs(row) if self.method == "pca" else row)
+            p = int(np.argmax(scores))
+            peaks.append(f"{p}:{self.tokens[p]['token']!r}")
+        return contribution_stats(self.components, mass=mass, labels=self.factor_labels(),
+                                  extra={"tokens": counts, "peak": peaks})
+
+    def describe(self, *, mass: float = MASS) -> str:
+        """The stats as sentences, like the seed's "5,449 neurons (30% of the 18,432 …)"."""
+        frame = self.stats(mass=mass)
+        total = len(self.layers) * self.n_neurons
+        lines = []
+        for f, row in frame.iterrows():
+            lines.append(f"{row['label']}: {row['neurons']:,} neurons ({row['share']:.0%} of the {total:,} FFN "
+                         f"neurons in {len(self.layers)} layer{'s' * (len(self.layers) > 1)}), dominant at "
+                         f"{row['tokens']} tokens, peak at {row['peak']}")
+        for i in range(self.n_factors):
+            for j in range(i + 1, self.n_factors):
+                lines.append(f"{frame.loc[i, 'label']} and {frame.loc[j, 'label']} have "
+                             f"{frame.loc[i, f'common_{j}']:,} neurons in common")
+        return "\n".join(lines)
+
+    def top_tokens(self, k: int = 5) -> pd.DataFrame:
+        """The ``k`` tokens where each factor fires most (largest absolute score for PCA), excluded tokens skipped.
+
+        Columns: ``factor``, ``rank`` (0 = strongest), ``position``, ``token``, ``type``, ``activity``.
+        """
+        import pandas as pd
+
+        if not _is_int(k) or k < 1:
+            raise ValueError(f"k must be a positive integer, got {k!r}")
+        rows = []
+        for f, row in enumerate(self.token_activity):
+            scores = np.abs(row) if self.method == "pca" else row
+            valid = np.flatnonzero(~np.isnan(row))
+            best = valid[np.argsort(-scores[valid], kind="stable")[:k]]
+            for rank, p in enumerate(best.tolist()):
+                rows.append({"factor": f, "rank": rank, "position": p, "token": self.tokens[p]["token"],
+                             "type": self.tokens[p]["type"], "activity": float(row[p])})
+        return pd.DataFrame(rows, columns=["factor", "rank", "position", "token", "type", "activity"])
+
+    def to_dict(self) -> dict[str, Any]:
+        """Tokens and factor activity in the ``factors`` view's JSON shape (0 where excluded)."""
+        return {"kind": "factors", "tokens": self.tokens,
+                "factors": np.nan_to_num(self.token_activity, nan=0.0).tolist(),
+                "dominant": self.dominant.tolist(), "excluded": list(self.excluded),
+                "labels": self.factor_labels()}
+
+    def _view_data(self) -> dict[str, Any]:
+        """The ``factors`` explorable: sparklines per factor beside the text tinted by dominant factor."""
+        where = f"layer {self.layers[0]}" if len(self.layers) == 1 else f"{len(self.layers)} layers"
+        return dict(self.to_dict(), title=f"{self.n_factors} {self.method.upper()} factors of FFN activations, {where}",
+                    caption=self._caption())
+
+    def _caption(self) -> str:
+        reading = ("input tokens show the model's response to them, output tokens the activation that produced "
+                   "them" if self.mode == "seed" else "every token shows the model's response to it")
+        left = f"; left out: positions {self.excluded}" if self.excluded else ""
+        return f"{reading}{left}"
+
+    def plot(self, *, max_tokens: int = 80) -> Figure:
+        """Sparklines: one row per factor (its activity over the tokens), tokens tinted by dominant factor below.
+
+        Long texts show their first ``max_tokens`` token labels; the sparklines cover every token.
+        """
+        import matplotlib
+
+        n, t = self.token_activity.shape
+        palette = matplotlib.colormaps["tab10"]
+        fig = new_figure(min(3.0 + 0.22 * t, 16.0), 0.9 * n + 1.4)
+        axes = fig.subplots(n, 1, sharex=True, squeeze=False)[:, 0]
+        x = np.arange(t)
+        labels = self.factor_labels()
+        first_output = next((i for i, tok in enumerate(self.tokens) if tok["type"] == "output"), t)
+        for f, ax in enumerate(axes):
+            row = self.token_activity[f]
+            color = palette(f % 10)
+            ax.plot(x, row, color=color, linewidth=1.2)
+            ax.fill_between(x, 0, np.nan_to_num(row), color=color, alpha=0.25)
+            if first_output < t:
+                ax.axvspan(first_output - 0.5, t - 0.5, color="0.93", zorder=0)
+            ax.set_ylabel(labels[f], rotation=0, ha="right", va="center", fontsize=8, color=color)
+            ax.set_yticks([])
+            for side in ("top", "right", "left"):
+                ax.spines[side].set_visible(False)
+        shown = min(t, max_tokens)
+        axes[-1].set_xticks(range(shown))
+        axes[-1].set_xticklabels([repr(s)[1:-1] or "∅" for s in self.token_strings[:shown]], rotation=90,
+                                 fontsize=7, family="monospace")
+        for tick, d in zip(axes[-1].get_xticklabels(), self.dominant[:shown]):
+            tick.set_color(palette(int(d) % 10) if d >= 0 else "0.6")
+            tick.set_fontweight("bold" if d >= 0 else "normal")
+        axes[-1].set_xlim(-0.5, t - 0.5)
+        where = f"layer {self.layers[0]}" if len(self.layers) == 1 else f"{len(self.layers)} layers"
+        fig.suptitle(f"{n} {self.method.upper()} factors, {where} (token labels coloured by dominant factor)",
+                     fontsize=9)
+        return fig
+
+    def __repr__(self) -> str:
+        return (f"Factors(method={self.method!r}, n={self.n_factors}, layers={_layers_text(self.layers)}, "
+                f"tokens={len(self.tokens)}, excluded={self.excluded}, mode={self.mode!r})")
+
+
+def _layers_text(layers: list[int]) -> str:
+    if len(layers) > 2 and layers == list(range(layers[0], layers[-1] + 1)):
+        return f"{layers[0]}..{layers[-1]}"
+    return str(layers)
+
+
+# ---------------------------------------------------------------------- computation
+def _excluded_tokens(exclude: Any, sources: np.ndarray) -> list[int]:
+    n_tokens = len(sources)
+    if exclude is None:
+        return []
+    if isinstance(exclude, str):
+        if exclude != "first":
+            raise ValueError(f"exclude={exclude!r} is not known; use 'first' (the attention-sink first position), "
+                             "None (keep every token) or a list of token positions")
+        return np.flatnonzero(sources == 0).tolist()
+    if _is_int(exclude):
+        exclude = [exclude]
+    out = set()
+    for p in exclude:
+        if not _is_int(p) or not -n_tokens <= p < n_tokens:
+            raise ValueError(f"exclude must hold token positions in 0..{n_tokens - 1}; got {p!r}")
+        out.add(int(p) % n_tokens)
+    return sorted(out)
+
+
+def _check_n(n: Any, n_positions: int, n_columns: int) -> int:
+    if not _is_int(n) or n < 1:
+        raise ValueError(f"n must be a positive integer (the number of factors), got {n!r}")
+    if n > n_positions:
+        raise ValueError(f"n={n} is larger than the {n_positions} token positions being factorised; choose "
+                         f"n <= {n_positions}, or generate/analyse a longer text")
+    if n > n_columns:
+        raise ValueError(f"n={n} is larger than the {n_columns} neurons being factorised; choose n <= {n_columns} "
+                         "or factorise more layers")
+    return int(n)
+
+
+def factorize(run: Run, n: int = 2, *, layers: Iterable[int] | int | None = None, method: Method = "nmf",
+              exclude: str | Iterable[int] | None = "first", mode: ActivationMode = "seed",
+              random_state: int | None = 0, max_iter: int = 1000) -> Factors:
+    """Decompose the FFN activations of ``layers`` (default: every captured layer) into ``n`` factors.
+
+    ``method="nmf"`` (scikit-learn ``NMF``, ``init="nndsvda"``): **activations are clipped
+    at zero first**, because NMF needs non-negative input (FFN non-linearities such as
+    SwiGLU also produce negative values, which NMF does not see). ``method="pca"``
+    (scikit-learn ``PCA``) takes the raw, centred values; its scores and weights are
+    signed. ``exclude`` leaves tokens out: ``"first"`` (default) the tokens that read the
+    first position, the attention sink (see the module docs); ``None`` keeps every
+    token; or a list of token positions. ``mode`` is which position stands for each
+    token (see :meth:`lmscope.run.Run.source_positions`): ``"seed"`` (default) an output
+    token takes the activation of the position that produced it, ``"response"`` its own.
+
+    Each distinct position is one row of the factorised matrix (in ``"seed"`` mode the
+    last input and first output token share one row, so it is not counted twice); tokens
+    then read their position's factor activity. ``random_state`` makes NMF reproducible.
+    """
+    from sklearn.decomposition import NMF, PCA
+
+    if method not in METHODS:
+        raise ValueError(f"method={method!r} is not known; choose 'nmf' (non-negative, the seed's choice) or 'pca'")
+    check_mode(mode)
+    if not _is_int(max_iter) or max_iter < 1:
+        raise ValueError(f"max_iter must be a positive integer, got {max_iter!r}")
+    layers = select_layers(run, layers)
+    acts = run.token_activations(mode, layers=layers)               # (L, N, tokens)
+    n_layers, n_neurons, n_tokens = acts.shape
+    sources = run.source_positions(mode)
+    excluded = _excluded_tokens(exclude, sources)
+    included = np.setdiff1d(np.arange(n_tokens), excluded)
+    if not len(included):
+        raise ValueError(f"exclude={exclude!r} leaves no tokens to factorise; exclude fewer positions")
+    positions, first = np.unique(sources[included], return_index=True)
+    n = _check_n(n, len(positions), n_layers * n_neurons)
+    data = acts[:, :, included[first]].reshape(n_layers * n_neurons, len(positions)).T.astype(np.float32)
+
+    ratio, error = None, float("nan")
+    if method == "nmf":
+        data = np.clip(data, 0, None)
+        if not data.any():
+            raise ValueError("every activation left in is <= 0, so NMF (which clips at zero) has nothing to "
+                             "factorise; use method='pca' or other layers")
+        model = NMF(n_components=n, init="nndsvda", random_state=random_state, max_iter=max_iter)
+        scores = model.fit_transform(data)
+        error = float(model.reconstruction_err_ / np.linalg.norm(data))
+    else:
+        model = PCA(n_components=n, random_state=random_state)
+        scores = model.fit_transform(data)
+        ratio = model.explained_variance_ratio_.astype(np.float32)
+    components = model.components_.astype(np.float32)
+
+    row_of = np.full(run.n_tokens, -1)
+    row_of[positions] = np.arange(len(positions))
+    activity = np.full((n, n_tokens), np.nan, dtype=np.float32)
+    activity[:, included] = scores[row_of[sources[included]]].T
+    strength = np.abs(activity[:, included]) if method == "pca" else activity[:, included]
+    dominant = np.full(n_tokens, -1, dtype=np.int64)
+    dominant[included] = np.argmax(strength, axis=0)
+    return Factors(tokens=run.token_table(), token_activity=activity, components=components, dominant=dominant,
+                   excluded=excluded, layers=layers, n_neurons=n_neurons, method=method, mode=mode,
+                   random_state=random_state, error=error, explained_variance_ratio=ratio,
+                   first_token_factor=_first_token_factor(activity, sources, method))
+
+
+def _first_token_factor(activity: np.ndarray, sources: np.ndarray, method: str) -> int | None:
+    """The factor with at least FIRST_TOKEN_SHARE of its activity at the first position, if the first is kept."""
+    positions, first = np.unique(sources, return_index=True)    # one column per position, counted once
+    if not len(positions) or positions[0] != 0 or np.isnan(activity[:, first[0]]).any():
+        return None
+    values = activity[:, first]
+    weights = np.nan_to_num(np.abs(values) if method == "pca" else np.clip(values, 0, None))
+    totals = weights.sum(axis=1)
+    shares = np.divide(weights[:, 0], totals, out=np.zeros_like(totals), where=totals > 0)
+    best = int(np.argmax(shares))
+    return best if shares[best] >= FIRST_TOKEN_SHARE else None
