@@ -182,6 +182,8 @@ def test_plot_sparklines():
     np.testing.assert_array_equal(np.isnan(line), np.isnan(f.token_activity[1]))
     labels = [t.get_text() for t in fig.axes[-1].get_xticklabels()]
     assert labels == run.tokens
+    colours = [t.get_color() for t in fig.axes[-1].get_xticklabels()]
+    assert colours[0] == "0.6" and colours[1] != colours[2]       # excluded grey; two dominant factors
     fig.savefig(io.BytesIO(), format="png")
 
 

@@ -130,16 +130,32 @@ def new_figure(width: float, height: float) -> Figure:
     return Figure(figsize=(width, height), layout="constrained")
 
 
+def tick_label(token: str) -> str:
+    """A token as an axis label: spaces made visible (␣), control characters escaped, never empty."""
+    return repr(token.replace(" ", "␣"))[1:-1] or "∅"
+
+
+def tick_rotation(labels: Sequence[str]) -> int:
+    """Upright labels when every token is short, vertical otherwise."""
+    return 0 if all(len(label) <= 2 for label in labels) else 90
+
+
 def _heatmap(ax, values: np.ndarray, tokens: Sequence[str], *, cmap: str = "Purples") -> Any:
-    """Neurons x tokens with only positive values coloured (white at and below zero), as in the seed."""
+    """Neurons x tokens with only positive values coloured (white at and below zero), as in the seed.
+
+    The colour scale tops out at the 99th percentile of the positive values, so that a few
+    outsized activations do not wash out the rest (they show at full colour).
+    """
     import matplotlib
 
     colormap = matplotlib.colormaps[cmap].with_extremes(under="white")
-    top = float(values.max()) if values.size and values.max() > 0 else 1.0
+    positive = values[values > 0]
+    top = float(np.percentile(positive, 99)) if positive.size else 1.0
     image = ax.imshow(values, aspect="auto", interpolation="nearest", cmap=colormap,
                       vmin=top * 1e-6, vmax=top)
+    labels = [tick_label(t) for t in tokens]
     ax.set_xticks(range(len(tokens)))
-    ax.set_xticklabels([repr(t)[1:-1] or "∅" for t in tokens], rotation=90, fontsize=7, family="monospace")
+    ax.set_xticklabels(labels, rotation=tick_rotation(labels), fontsize=7, family="monospace")
     ax.xaxis.tick_top()
     return image
 
@@ -180,7 +196,7 @@ class NeuronActivations(HTMLView):
         if rows <= 40:
             ax.set_yticks(range(rows))
             ax.set_yticklabels([str(n) for n in self.neurons], fontsize=6)
-        fig.colorbar(image, ax=ax, shrink=0.6, label="activation (> 0)")
+        fig.colorbar(image, ax=ax, shrink=0.6, extend="max", label="activation (> 0)")
         ax.set_title(self._caption(), fontsize=9)
         return fig
 
@@ -268,7 +284,7 @@ class Clusters(HTMLView):
         for s in starts[1:]:
             ax.axhline(s - 0.5, color="0.3", linewidth=0.6)
         ax.tick_params(left=False)
-        fig.colorbar(image, ax=ax, shrink=0.6, label="activation (> 0)")
+        fig.colorbar(image, ax=ax, shrink=0.6, extend="max", label="activation (> 0)")
         fig.suptitle(self._caption(), fontsize=9)
         return fig
 

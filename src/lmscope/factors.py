@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 
-from .activations import _is_int, check_mode, new_figure, select_layers
+from .activations import _is_int, check_mode, new_figure, select_layers, tick_label, tick_rotation
 from .views.mixin import HTMLView
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -233,7 +233,7 @@ class Factors(HTMLView):
             row = self.token_activity[f]
             color = palette(f % 10)
             ax.plot(x, row, color=color, linewidth=1.2)
-            ax.fill_between(x, 0, np.nan_to_num(row), color=color, alpha=0.25)
+            ax.fill_between(x, 0, np.nan_to_num(row), where=~np.isnan(row), color=color, alpha=0.25)
             if first_output < t:
                 ax.axvspan(first_output - 0.5, t - 0.5, color="0.93", zorder=0)
             ax.set_ylabel(labels[f], rotation=0, ha="right", va="center", fontsize=8, color=color)
@@ -242,8 +242,8 @@ class Factors(HTMLView):
                 ax.spines[side].set_visible(False)
         shown = min(t, max_tokens)
         axes[-1].set_xticks(range(shown))
-        axes[-1].set_xticklabels([repr(s)[1:-1] or "∅" for s in self.token_strings[:shown]], rotation=90,
-                                 fontsize=7, family="monospace")
+        ticks = [tick_label(s) for s in self.token_strings[:shown]]
+        axes[-1].set_xticklabels(ticks, rotation=tick_rotation(ticks), fontsize=8, family="monospace")
         for tick, d in zip(axes[-1].get_xticklabels(), self.dominant[:shown]):
             tick.set_color(palette(int(d) % 10) if d >= 0 else "0.6")
             tick.set_fontweight("bold" if d >= 0 else "normal")
