@@ -25,6 +25,7 @@ itself (its ``[MASK]``).
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from functools import partial
@@ -390,20 +391,17 @@ def _resolve_answers(run: Run, answers, targets: np.ndarray, read: np.ndarray, m
         return anatomy.logits(h).argmax(-1).cpu().numpy().astype(np.int64)
 
 
-_DISPLAY_MAPS: dict[int, dict[str, int]] = {}
+_DISPLAY_MAPS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
 def _display_map(tokenizer) -> dict[str, int]:
     """Display string -> id for the whole vocabulary (built once per tokenizer, on demand)."""
-    key = id(tokenizer)
-    if key not in _DISPLAY_MAPS:
-        n = len(tokenizer)
-        shown = display_tokens(tokenizer, range(n))
+    if tokenizer not in _DISPLAY_MAPS:
         mapping: dict[str, int] = {}
-        for i, s in enumerate(shown):
-            mapping.setdefault(s, i)
-        _DISPLAY_MAPS[key] = mapping
-    return _DISPLAY_MAPS[key]
+        for i, shown in enumerate(display_tokens(tokenizer, range(len(tokenizer)))):
+            mapping.setdefault(shown, i)
+        _DISPLAY_MAPS[tokenizer] = mapping
+    return _DISPLAY_MAPS[tokenizer]
 
 
 def _single_token(tokenizer, token: str | int, name: str) -> int:
