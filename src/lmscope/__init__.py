@@ -8,6 +8,7 @@
 from .anatomy import Anatomy, AnatomyError
 from .run import Run, RunFileError, load_run
 from .scope import Scope, load
+from .saliency import saliency_methods
 
 __version__ = "0.1.0"
 __all__ = ["Anatomy", "AnatomyError", "Run", "RunFileError", "Scope", "load", "load_run"]

@@ -1,0 +1,164 @@
+"""Captum-backed methods over the input embeddings: DeepLift, GradientShap, LIME, KernelShap.
+
+Captum (``pip install 'lmscope[captum]'``) is optional and imported only when one of these
+runs. Each target is attributed by its own Captum call over the positions it covers;
+the model is wrapped as ``embeddings -> target score`` through the same engine as the
+built-in methods (the forward pass stops after the last block, only the target's logits
+are projected). LIME and KernelShap treat each earlier token as one feature that is
+present (its embedding) or absent (the baseline embedding), the token-level scheme of
+Captum's ``LLMAttribution``, applied to every earlier token, generated ones included.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from .engine import Problem, aggregate, place
+from .gradients import baseline_embeddings
+from .registry import Raw, register
+
+
+def require_captum(method: str) -> None:
+    """A clear error when the optional Captum package is missing."""
+    try:
+        import captum.attr  # noqa: F401
+    except ImportError as exc:
+        raise ImportError(f"saliency method {method!r} uses Captum, an optional dependency; install it with "
+                          "pip install 'lmscope[captum]' (or pip install captum), or use a built-in method such "
+                          "as 'grad_x_input' or 'integrated_gradients'") from exc
+
+
+class _TargetScore(nn.Module):
+    """``embeddings (batch, L, hidden) -> (batch,)``: the score of one target, as a module for Captum."""
+
+    def __init__(self, problem: Problem, row: int):
+        super().__init__()
+        self.model = problem.model          # registered so module-walking methods (DeepLift) see it
+        self.problem = problem
+        self.row = np.array([row])
+
+    def forward(self, embeddings: torch.Tensor) -> torch.Tensor:
+        return self.problem.read_scores(self.problem.hidden(embeddings), self.row)[:, 0]
+
+
+def _per_target(problem: Problem, baseline: Any, attribute) -> tuple[np.ndarray, list[torch.Tensor]]:
+    """Run ``attribute(module, inputs, baselines, length)`` for each target; (matrix, raw attributions)."""
+    base = problem.base_embeddings()
+    reference = baseline_embeddings(problem, baseline)
+    out = []
+    for row in range(len(problem.targets)):
+        length = problem.length(np.array([row]))
+        module = _TargetScore(problem, row)
+        with warnings.catch_warnings():
+            # Captum announces that it sets requires_grad and hooks: both are expected here.
+            warnings.filterwarnings("ignore", message="Input Tensor .* did not already require gradients")
+            warnings.filterwarnings("ignore", message="Setting forward, backward hooks")
+            out.append(attribute(module, base[:, :length], reference[:, :length], length).detach()[0])
+    return np.zeros((len(problem.targets), problem.n)), out
+
+
+@contextmanager
+def _seeded(random_state: int | None) -> Iterator[None]:
+    """Seed torch's and numpy's global generators (Captum samples from both) and restore them after."""
+    if random_state is not None and (not isinstance(random_state, int) or isinstance(random_state, bool)):
+        raise ValueError(f"random_state must be an integer or None, got {random_state!r}")
+    devices = [torch.cuda.current_device()] if torch.cuda.is_available() else []
+    numpy_state = np.random.get_state()
+    with torch.random.fork_rng(devices=devices):
+        if random_state is not None:
+            torch.manual_seed(random_state)
+            np.random.seed(random_state)
+        try:
+            yield
+        finally:
+            np.random.set_state(numpy_state)
+
+
+def _positive(name: str, value: Any) -> int:
+    if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+        raise ValueError(f"{name} must be a positive integer, got {value!r}")
+    return value
+
+
+@register("deeplift", gradients=True, contrast=True, captum=True,
+          options={"aggregation": "l2", "score": "logit", "contrast": None, "baseline": "zeros"})
+def deeplift(problem: Problem, *, aggregation: str, baseline: Any, **_: Any) -> Raw:
+    """Captum's DeepLift on the input embeddings (rescale rule where Captum knows the nonlinearity)."""
+    from captum.attr import DeepLift
+
+    def attribute(module, inputs, baselines, _length):
+        return DeepLift(module).attribute(inputs, baselines=baselines)
+
+    matrix, attributions = _per_target(problem, baseline, attribute)
+    for row, vectors in enumerate(attributions):
+        place(matrix, row, aggregate(vectors, aggregation), problem.spans[row])
+    return Raw(matrix, signed=aggregation == "sum")
+
+
+@register("gradient_shap", gradients=True, contrast=True, captum=True,
+          options={"aggregation": "l2", "score": "logit", "contrast": None, "baseline": "zeros", "n_samples": 20,
+                   "stdevs": 0.0, "random_state": 0})
+def gradient_shap(problem: Problem, *, aggregation: str, baseline: Any, n_samples: int, stdevs: float,
+                  random_state: int | None, **_: Any) -> Raw:
+    """Captum's GradientShap on the input embeddings: expected gradients at random points between baseline and input."""
+    from captum.attr import GradientShap
+
+    _positive("n_samples", n_samples)
+
+    def attribute(module, inputs, baselines, _length):
+        return GradientShap(module).attribute(inputs, baselines=baselines, n_samples=n_samples, stdevs=stdevs)
+
+    with _seeded(random_state):
+        matrix, attributions = _per_target(problem, baseline, attribute)
+    for row, vectors in enumerate(attributions):
+        place(matrix, row, aggregate(vectors, aggregation), problem.spans[row])
+    return Raw(matrix, signed=aggregation == "sum")
+
+
+def _surrogate(problem: Problem, method_cls, *, baseline: Any, n_samples: int, batch_size: int,
+               random_state: int | None) -> Raw:
+    """LIME / KernelShap with one feature per earlier token."""
+    _positive("n_samples", n_samples)
+    _positive("batch_size", batch_size)
+
+    def attribute(module, inputs, baselines, length):
+        mask = torch.arange(length, device=inputs.device)[None, :, None].expand(1, length, inputs.shape[-1])
+        return method_cls(module).attribute(inputs, baselines=baselines, feature_mask=mask, n_samples=n_samples,
+                                            perturbations_per_eval=batch_size)
+
+    with _seeded(random_state), torch.no_grad():
+        matrix, attributions = _per_target(problem, baseline, attribute)
+    for row, values in enumerate(attributions):
+        place(matrix, row, values[:, 0], problem.spans[row])      # one value per token feature
+    return Raw(matrix, signed=True)
+
+
+_SURROGATE_OPTIONS = {"score": "logit", "contrast": None, "baseline": "zeros", "n_samples": 100, "batch_size": 16,
+                      "random_state": 0}
+
+
+@register("lime", contrast=True, captum=True, options=_SURROGATE_OPTIONS)
+def lime(problem: Problem, *, baseline: Any, n_samples: int, batch_size: int, random_state: int | None,
+         **_: Any) -> Raw:
+    """Captum's LIME with each earlier token a feature (absent = baseline embedding); signed."""
+    from captum.attr import Lime
+
+    return _surrogate(problem, Lime, baseline=baseline, n_samples=n_samples, batch_size=batch_size,
+                      random_state=random_state)
+
+
+@register("kernel_shap", contrast=True, captum=True, options=_SURROGATE_OPTIONS)
+def kernel_shap(problem: Problem, *, baseline: Any, n_samples: int, batch_size: int, random_state: int | None,
+                **_: Any) -> Raw:
+    """Captum's KernelShap with each earlier token a feature (absent = baseline embedding); signed."""
+    from captum.attr import KernelShap
+
+    return _surrogate(problem, KernelShap, baseline=baseline, n_samples=n_samples, batch_size=batch_size,
+                      random_state=random_state)

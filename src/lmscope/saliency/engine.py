@@ -1,0 +1,356 @@
+"""The shared machinery of every saliency method: targets, scores, forward passes, chunks.
+
+A :class:`Problem` fixes what is explained: the token ids, the target positions, the token
+each target is explained as (and its foil, for contrastive saliency) and the score read
+from the model (the logit by default). Its methods run the model the way every method
+needs it:
+
+- the *input embeddings* are the output of the model's input-embedding module
+  (``anatomy.embeddings``): gradient methods replace that output with a leaf tensor, so
+  whatever the model does after it (GPT-2's position embeddings, OPT's projection) stays
+  part of the model. In transformers >= 5 the Gemma families scale by sqrt(hidden) inside
+  that module, so for them the input embedding is the scaled one;
+- a forward pass stops at the last block's output, and only the hidden states at the
+  positions that score a target are projected onto the vocabulary (``anatomy.logits``);
+- targets are grouped into chunks of nearby positions: in a causal model a chunk's forward
+  pass covers positions up to its last target only, and one backward pass, batched over
+  the chunk's targets (``torch.autograd.grad(..., is_grads_batched=True)``), gives every
+  target's gradient at once.
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from ..tokens import display_tokens
+
+if TYPE_CHECKING:  # pragma: no cover
+    from ..run import Run
+    from ..scope import Scope
+
+SCORES = ("logit", "logprob", "prob")
+AGGREGATIONS = ("l2", "sum", "mean_abs")
+NO_GRADIENT_METHODS = ("erasure", "attention", "attention_rollout", "attention_flow")
+
+
+class _Stop(Exception):
+    """Raised by the hook on the last block: the rest of the model (the full vocabulary
+    projection at every position) is not needed."""
+
+    def __init__(self, hidden: torch.Tensor):
+        super().__init__("stop after the last block")
+        self.hidden = hidden
+
+
+def _first(output: Any) -> torch.Tensor:
+    return output[0] if isinstance(output, (tuple, list)) else output
+
+
+@dataclass
+class Problem:
+    """What one saliency call explains, with the model calls every method shares."""
+
+    scope: Scope
+    ids: torch.Tensor            # (n,) token ids on the model's device
+    targets: np.ndarray          # (k,) sorted positions of the explained tokens
+    target_ids: torch.Tensor     # (k,) the token each target is explained as
+    foil_ids: torch.Tensor | None = None   # (k,) contrastive foil per target, or None
+    score: str = "logit"
+    _base: torch.Tensor | None = field(default=None, repr=False)
+
+    # ------------------------------------------------------------------ geometry
+    @property
+    def anatomy(self):
+        return self.scope.anatomy
+
+    @property
+    def model(self) -> nn.Module:
+        return self.scope.model
+
+    @property
+    def causal(self) -> bool:
+        return not self.anatomy.is_masked
+
+    @property
+    def n(self) -> int:
+        return int(self.ids.shape[0])
+
+    @property
+    def reads(self) -> np.ndarray:
+        """Position whose output scores each target: the one before it (causal) or itself (masked)."""
+        return self.targets - 1 if self.causal else self.targets.copy()
+
+    @property
+    def spans(self) -> np.ndarray:
+        """How many positions each target's row covers: those before it (causal), all (masked)."""
+        return self.targets.copy() if self.causal else np.full(len(self.targets), self.n)
+
+    def length(self, rows: np.ndarray) -> int:
+        """Positions a forward pass needs to score targets ``rows``: up to the last read (causal)."""
+        return int(self.reads[rows].max()) + 1 if self.causal else self.n
+
+    def chunks(self, size: int) -> list[np.ndarray]:
+        """Consecutive groups of at most ``size`` targets (targets are sorted by position)."""
+        k = len(self.targets)
+        return [np.arange(start, min(start + size, k)) for start in range(0, k, size)]
+
+    # ------------------------------------------------------------------ model calls
+    def base_embeddings(self) -> torch.Tensor:
+        """The input embeddings ``(1, n, hidden)`` of the sequence (embedding module output)."""
+        if self._base is None:
+            with torch.no_grad():
+                self._base = self.anatomy.embeddings(self.ids[None]).detach()
+        return self._base
+
+    def token_embeddings(self, token_id: int, length: int) -> torch.Tensor:
+        """``(1, length, hidden)``: the input embedding of one token at every position."""
+        ids = torch.full((1, length), int(token_id), dtype=self.ids.dtype, device=self.ids.device)
+        with torch.no_grad():
+            return self.anatomy.embeddings(ids).detach()
+
+    def hidden(self, embeddings: torch.Tensor | None = None, *, ids: torch.Tensor | None = None) -> torch.Tensor:
+        """Last block output ``(batch, positions, hidden)`` for the given input embeddings.
+
+        ``embeddings`` ``(batch, L, hidden)`` replace the embedding module's output for the
+        first ``L`` positions (the gradient flows back to them); or ``ids`` ``(batch, L)``
+        run through the model as they are.
+        """
+        if ids is None:
+            batch, length = embeddings.shape[:2]
+            ids = self.ids[:length].expand(batch, length)
+        pairs: list[tuple[nn.Module, Callable]] = []
+        if embeddings is not None:
+            pairs.append((self.anatomy.embeddings, lambda _m, _i, _o: embeddings))
+
+        def stop(_m, _i, output):
+            raise _Stop(_first(output))
+
+        pairs.append((self.anatomy.blocks[-1], stop))
+        handles = [module.register_forward_hook(fn) for module, fn in pairs]
+        try:
+            self.model(input_ids=ids, **_model_kwargs(self.model))
+        except _Stop as stopped:
+            hidden = stopped.hidden
+        else:  # pragma: no cover - the last block always runs
+            raise RuntimeError("the model's forward pass never reached its last block")
+        finally:
+            for handle in handles:
+                handle.remove()
+        # Some families (OPT) flatten (batch, positions) inside their blocks.
+        return hidden.reshape(ids.shape[0], ids.shape[1], -1)
+
+    def scores(self, hidden_rows: torch.Tensor, rows: np.ndarray) -> torch.Tensor:
+        """Score of targets ``rows`` from their hidden states ``(..., len(rows), hidden)``.
+
+        The logit (or log-probability, probability) of the target token, minus the foil's
+        when the saliency is contrastive. Only these rows are projected onto the vocabulary.
+        """
+        logits = self.anatomy.logits(hidden_rows)
+        if self.score == "logprob":
+            logits = torch.log_softmax(logits.float(), dim=-1)
+        elif self.score == "prob":
+            logits = torch.softmax(logits.float(), dim=-1)
+        index = self.target_ids[torch.as_tensor(rows, device=self.target_ids.device)]
+        shape = logits.shape[:-1]
+        picked = logits.gather(-1, index.expand(shape)[..., None])[..., 0]
+        if self.foil_ids is not None:
+            foil = self.foil_ids[torch.as_tensor(rows, device=self.foil_ids.device)]
+            picked = picked - logits.gather(-1, foil.expand(shape)[..., None])[..., 0]
+        return picked
+
+    def read_scores(self, hidden: torch.Tensor, rows: np.ndarray, *, shift: np.ndarray | None = None) -> torch.Tensor:
+        """Scores ``(batch, len(rows))`` of targets ``rows`` read from a forward pass's hidden states."""
+        reads = self.reads[rows] if shift is None else self.reads[rows] - shift
+        positions = torch.as_tensor(reads, device=hidden.device)
+        return self.scores(hidden[:, positions], rows)
+
+    # ------------------------------------------------------------------ gradients
+    def gradients(self, inputs: torch.Tensor, rows: np.ndarray) -> torch.Tensor:
+        """Gradient of each target's score (summed over the batch) w.r.t. ``inputs``.
+
+        ``inputs`` ``(batch, L, hidden)`` are input embeddings (a batch of IG steps, or one
+        sequence); returns ``(len(rows), batch, L, hidden)``: one backward pass batched over
+        the targets, falling back to one backward per target where an operation of this
+        model has no batching rule.
+        """
+        x = inputs.detach().requires_grad_(True)
+        with torch.enable_grad():
+            hidden = self.hidden(x)
+            scores = self.read_scores(hidden, rows).sum(0)          # (k,)
+            if scores.grad_fn is None:
+                raise RuntimeError(_no_gradient_message(self.scope))
+            k = len(rows)
+            if k == 1:
+                return torch.autograd.grad(scores[0], x)[0][None]
+            eye = torch.eye(k, dtype=scores.dtype, device=scores.device)
+            try:
+                return torch.autograd.grad(scores, x, grad_outputs=eye, is_grads_batched=True)[0]
+            except RuntimeError:
+                out = [torch.autograd.grad(scores[i], x, retain_graph=i < k - 1)[0] for i in range(k)]
+                return torch.stack(out)
+
+
+_KWARGS_CACHE: dict[type, dict[str, Any]] = {}
+
+
+def _model_kwargs(model: nn.Module) -> dict[str, Any]:
+    """Keyword arguments that keep a forward pass lean: no KV cache, one logit kept."""
+    cls = type(model)
+    if cls not in _KWARGS_CACHE:
+        params = inspect.signature(model.forward).parameters
+        kwargs: dict[str, Any] = {}
+        if "use_cache" in params:
+            kwargs["use_cache"] = False
+        if "logits_to_keep" in params:
+            kwargs["logits_to_keep"] = 1
+        _KWARGS_CACHE[cls] = kwargs
+    return _KWARGS_CACHE[cls]
+
+
+def _no_gradient_message(scope: Scope) -> str:
+    return (f"{scope.name} gives no gradient with respect to its input embeddings (quantized or "
+            "integer weights, or a forward pass run without autograd); load it in floating point, e.g. "
+            "lmscope.load(model_id, dtype='float32'), or use a method that needs no gradients: "
+            f"{', '.join(NO_GRADIENT_METHODS)}")
+
+
+def check_gradients(scope: Scope, method: str) -> None:
+    """A clear error, before any work, when the model cannot give gradients."""
+    model = scope.model
+    quantized = bool(getattr(model, "is_quantized", False)) or getattr(model, "hf_quantizer", None) is not None
+    dtypes = {p.dtype for p in model.parameters()}
+    integer = sorted(str(d) for d in dtypes if not d.is_floating_point)
+    if quantized or integer:
+        what = f"integer weights ({', '.join(integer)})" if integer else "quantized weights"
+        raise ValueError(f"method={method!r} needs gradients, but {scope.name} has {what}; load it in floating "
+                         "point (lmscope.load(model_id, dtype='float32') or 'bfloat16'), or use a method that "
+                         f"needs no gradients: {', '.join(NO_GRADIENT_METHODS)}")
+
+
+# ---------------------------------------------------------------------------- rows
+def aggregate(vectors: torch.Tensor, how: str) -> torch.Tensor:
+    """One score per position from attribution vectors ``(..., positions, hidden)``."""
+    if how == "l2":
+        return vectors.norm(dim=-1)
+    if how == "sum":
+        return vectors.sum(-1)
+    if how == "mean_abs":
+        return vectors.abs().mean(-1)
+    raise ValueError(f"aggregation={how!r} is not known; choose from {AGGREGATIONS}")
+
+
+def place(matrix: np.ndarray, row: int, values: torch.Tensor | np.ndarray, span: int) -> None:
+    """Write a target's scores for its covered positions into ``matrix`` (the rest stays 0)."""
+    if isinstance(values, torch.Tensor):
+        values = values.detach().float().cpu().numpy()
+    matrix[row, :span] = values[:span]
+
+
+# ---------------------------------------------------------------------------- set-up
+def resolve_token(tokenizer, value: int | str, what: str) -> int:
+    """A token id from an id or a string that must be exactly one token."""
+    if isinstance(value, (int, np.integer)) and not isinstance(value, bool):
+        vocab = len(tokenizer)
+        if not 0 <= int(value) < vocab:
+            raise ValueError(f"{what}={value} is not a token id of this tokenizer (0..{vocab - 1})")
+        return int(value)
+    if not isinstance(value, str) or value == "":
+        raise ValueError(f"{what} must be a token string such as ' 1565' or a token id, got {value!r}")
+    ids = tokenizer(value, add_special_tokens=False)["input_ids"]
+    if len(ids) != 1:
+        pieces = display_tokens(tokenizer, ids)
+        raise ValueError(f"{what}={value!r} tokenises to {len(ids)} tokens {pieces} (ids {ids}); the foil must "
+                         f"be a single token: pass one of these pieces or its id, e.g. {what}={ids[0] if ids else 0}")
+    return int(ids[0])
+
+
+def default_targets(run: Run) -> list[int]:
+    """Generated tokens (causal runs that generated), mask positions (masked LMs), else every position."""
+    if run.candidate_positions is not None and len(run.candidate_positions):
+        return [int(p) for p in run.candidate_positions]
+    scope = run.require_scope()
+    if scope.is_masked:
+        return list(range(run.n_tokens))
+    if run.n_output > 0:
+        return list(range(run.n_input, run.n_tokens))
+    return list(range(1, run.n_tokens))
+
+
+def check_targets(targets: Any, run: Run, causal: bool) -> np.ndarray:
+    """Validate ``targets=`` (positions; negative counts from the end) into sorted unique positions."""
+    n = run.n_tokens
+    if isinstance(targets, (int, np.integer)) and not isinstance(targets, bool):
+        targets = [targets]
+    try:
+        values = list(targets)
+    except TypeError:
+        raise ValueError(f"targets must be a list of token positions, got {targets!r}") from None
+    if not values:
+        raise ValueError("targets is empty; pass positions of tokens to explain, or None for every generated token")
+    lo = 1 if causal else 0
+    out = []
+    for value in values:
+        if not isinstance(value, (int, np.integer)) or isinstance(value, bool):
+            raise ValueError(f"targets must be integer positions, got {value!r}")
+        position = int(value) + n if value < 0 else int(value)
+        if not lo <= position < n:
+            first = "1 (position 0 has no token before it)" if causal else "0"
+            raise ValueError(f"target {value} is outside the sequence: this run has {n} tokens, so targets must "
+                             f"be between {first} and {n - 1}")
+        out.append(position)
+    return np.array(sorted(set(out)), dtype=np.int64)
+
+
+def explained_ids(run: Run, targets: np.ndarray) -> list[int]:
+    """The token each target is explained as: the token there, or for a masked LM's mask
+    token the model's top prediction at that position."""
+    scope = run.require_scope()
+    ids = [int(run.token_ids[t]) for t in targets]
+    mask_id = getattr(scope.tokenizer, "mask_token_id", None)
+    if not scope.is_masked or mask_id is None:
+        return ids
+    masked = [i for i, t in enumerate(targets) if ids[i] == mask_id]
+    if not masked:
+        return ids
+    known = {}
+    if run.candidate_positions is not None:
+        known = {int(p): int(row[0]) for p, row in zip(run.candidate_positions, run.candidate_ids)}
+    missing = [int(targets[i]) for i in masked if int(targets[i]) not in known]
+    if missing:
+        with torch.no_grad():
+            logits = scope.model(input_ids=torch.as_tensor(run.token_ids, device=scope.device)[None]).logits[0]
+        known.update({p: int(logits[p].argmax()) for p in missing})
+    for i in masked:
+        ids[i] = known[int(targets[i])]
+    return ids
+
+
+def make_problem(run: Run, targets: Any, *, score: str, contrast: int | str | None) -> Problem:
+    """Validate targets, score and contrast, and build the :class:`Problem`."""
+    scope = run.require_scope()
+    if score not in SCORES:
+        raise ValueError(f"score={score!r} is not known; choose from {SCORES} (the seed's saliency uses 'logit')")
+    positions = check_targets(default_targets(run) if targets is None else targets, run, not scope.is_masked)
+    device = scope.device
+    target_ids = torch.as_tensor(explained_ids(run, positions), dtype=torch.long, device=device)
+    foil_ids = None
+    if contrast is not None:
+        foil = resolve_token(scope.tokenizer, contrast, "contrast")
+        foil_ids = torch.full_like(target_ids, foil)
+    ids = torch.as_tensor(run.token_ids, dtype=torch.long, device=device)
+    return Problem(scope=scope, ids=ids, targets=positions, target_ids=target_ids, foil_ids=foil_ids, score=score)
+
+
+@contextmanager
+def grad_mode() -> Iterator[None]:
+    """Autograd on, whatever the caller's context (``torch.no_grad`` in a notebook cell)."""
+    with torch.inference_mode(False), torch.enable_grad():
+        yield

@@ -1,0 +1,166 @@
+"""Gradient methods: gradient × input (the seed's saliency), plain gradient, integrated gradients.
+
+All three share one pattern: per chunk of targets, one forward pass over the positions the
+chunk needs, then one backward pass batched over its targets (integrated gradients: over
+its targets *and* a batch of interpolation steps).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import torch
+
+from .engine import Problem, aggregate, place
+from .registry import Raw, register
+
+INTEGRATIONS = ("gausslegendre", "riemann_trapezoid", "riemann_left", "riemann_right", "riemann_middle")
+BASELINE_TOKENS = ("pad", "unk", "mask", "eos", "bos")
+# Rows (targets x IG steps x positions) one batched backward pass may hold, when step_batch is not given.
+_ROW_BUDGET = 16384
+
+_GRADIENT_OPTIONS = {"aggregation": "l2", "score": "logit", "contrast": None, "chunk_size": 8}
+
+
+def _check_chunk(chunk_size: Any) -> int:
+    if not isinstance(chunk_size, int) or isinstance(chunk_size, bool) or chunk_size < 1:
+        raise ValueError(f"chunk_size must be a positive integer (targets per batched backward pass), "
+                         f"got {chunk_size!r}")
+    return chunk_size
+
+
+def _gradient_rows(problem: Problem, *, aggregation: str, chunk_size: int, times_input: bool) -> Raw:
+    chunk_size = _check_chunk(chunk_size)
+    base = problem.base_embeddings()
+    spans = problem.spans
+    matrix = np.zeros((len(problem.targets), problem.n))
+    for rows in problem.chunks(chunk_size):
+        x = base[:, : problem.length(rows)]
+        grads = problem.gradients(x, rows)[:, 0]                       # (k, L, hidden)
+        scores = aggregate(grads * x if times_input else grads, aggregation)
+        for i, row in enumerate(rows):
+            place(matrix, row, scores[i], spans[row])
+    return Raw(matrix, signed=aggregation == "sum")
+
+
+@register("grad_x_input", options=_GRADIENT_OPTIONS, gradients=True, contrast=True)
+def grad_x_input(problem: Problem, *, aggregation: str, chunk_size: int, **_: Any) -> Raw:
+    """Gradient of the target's score w.r.t. each input embedding, times that embedding (the seed's definition).
+
+    With the defaults (score ``"logit"``, aggregation ``"l2"``, normalisation ``"sum"``) a
+    row is ``‖∇_{x_i} logit · x_i‖₂`` divided by its sum, as in the seed article. With
+    ``aggregation="sum"`` the scores keep their sign (the dot product gradient · input).
+    """
+    return _gradient_rows(problem, aggregation=aggregation, chunk_size=chunk_size, times_input=True)
+
+
+@register("gradient", options=_GRADIENT_OPTIONS, gradients=True, contrast=True)
+def gradient(problem: Problem, *, aggregation: str, chunk_size: int, **_: Any) -> Raw:
+    """The gradient of the target's score w.r.t. each input embedding, aggregated (L2 norm by default)."""
+    return _gradient_rows(problem, aggregation=aggregation, chunk_size=chunk_size, times_input=False)
+
+
+# ---------------------------------------------------------------------------- integrated gradients
+def quadrature(integration: str, n_steps: int) -> tuple[np.ndarray, np.ndarray]:
+    """Interpolation points in [0, 1] and their weights (sum 1), as Captum's approximation methods."""
+    if not isinstance(n_steps, int) or isinstance(n_steps, bool) or n_steps < 1:
+        raise ValueError(f"n_steps must be a positive integer, got {n_steps!r}")
+    if integration == "gausslegendre":
+        nodes, weights = np.polynomial.legendre.leggauss(n_steps)
+        return (nodes + 1) / 2, weights / 2
+    if integration == "riemann_trapezoid":
+        if n_steps < 2:
+            raise ValueError("n_steps must be at least 2 for integration='riemann_trapezoid'")
+        alphas = np.linspace(0, 1, n_steps)
+        weights = np.full(n_steps, 1 / (n_steps - 1))
+        weights[[0, -1]] /= 2
+        return alphas, weights
+    offsets = {"riemann_left": 0.0, "riemann_right": 1.0, "riemann_middle": 0.5}
+    if integration not in offsets:
+        raise ValueError(f"integration={integration!r} is not known; choose from {INTEGRATIONS}")
+    alphas = (np.arange(n_steps) + offsets[integration]) / n_steps
+    return alphas, np.full(n_steps, 1 / n_steps)
+
+
+def baseline_embeddings(problem: Problem, baseline: Any) -> torch.Tensor:
+    """The baseline ``(1, n, hidden)`` in input-embedding space.
+
+    ``"zeros"``; a special token of the tokenizer (``"pad"``, ``"unk"``, ``"mask"``, ``"eos"``,
+    ``"bos"``) or any token id, its embedding at every position; or an array broadcastable
+    to ``(n, hidden)``.
+    """
+    base = problem.base_embeddings()
+    if isinstance(baseline, str) and baseline == "zeros":
+        return torch.zeros_like(base)
+    if isinstance(baseline, str):
+        if baseline not in BASELINE_TOKENS:
+            raise ValueError(f"baseline={baseline!r} is not known; choose 'zeros', one of {BASELINE_TOKENS} "
+                             "(that special token's embedding), a token id, or an array of shape (hidden,) or "
+                             "(positions, hidden)")
+        token_id = getattr(problem.scope.tokenizer, f"{baseline}_token_id", None)
+        if token_id is None:
+            raise ValueError(f"baseline={baseline!r}: the tokenizer of {problem.scope.name} has no {baseline} "
+                             "token; use baseline='zeros' or a token id")
+        return problem.token_embeddings(token_id, problem.n)
+    if isinstance(baseline, (int, np.integer)) and not isinstance(baseline, bool):
+        vocab = len(problem.scope.tokenizer)
+        if not 0 <= int(baseline) < vocab:
+            raise ValueError(f"baseline={baseline} is not a token id of this tokenizer (0..{vocab - 1})")
+        return problem.token_embeddings(int(baseline), problem.n)
+    if isinstance(baseline, (np.ndarray, torch.Tensor)):
+        tensor = torch.as_tensor(baseline, dtype=base.dtype, device=base.device)
+        try:
+            return torch.broadcast_to(tensor, base.shape[1:])[None].clone()
+        except RuntimeError:
+            raise ValueError(f"baseline has shape {tuple(tensor.shape)}; it must broadcast to (positions, hidden) "
+                             f"= {tuple(base.shape[1:])}") from None
+    raise ValueError(f"baseline must be 'zeros', a special token name, a token id or an array, got {baseline!r}")
+
+
+@register("integrated_gradients", gradients=True, contrast=True, options={
+    **_GRADIENT_OPTIONS, "n_steps": 50, "baseline": "zeros", "integration": "gausslegendre", "step_batch": None})
+def integrated_gradients(problem: Problem, *, aggregation: str, chunk_size: int, n_steps: int, baseline: Any,
+                         integration: str, step_batch: int | None, **_: Any) -> Raw:
+    """Integrated gradients (Sundararajan et al. 2017) from a baseline to the input embeddings.
+
+    ``n_steps`` interpolation points (Gauss-Legendre by default, as Captum) are batched
+    into the forward pass and every target's gradient at every point comes from one
+    backward pass. The completeness delta (attributions summed over positions and
+    embedding dimensions minus the score difference between input and baseline) is
+    reported per target in ``Saliency.deltas``; it shrinks as ``n_steps`` grows.
+    """
+    chunk_size = _check_chunk(chunk_size)
+    alphas, weights = quadrature(integration, n_steps)
+    if step_batch is not None and (not isinstance(step_batch, int) or isinstance(step_batch, bool) or step_batch < 1):
+        raise ValueError(f"step_batch must be a positive integer (interpolation steps per forward pass) or None, "
+                         f"got {step_batch!r}")
+    base = problem.base_embeddings()
+    reference = baseline_embeddings(problem, baseline)
+    spans = problem.spans
+    k_all = len(problem.targets)
+    matrix = np.zeros((k_all, problem.n))
+    deltas = np.zeros(k_all)
+    differences = np.zeros(k_all)
+    for rows in problem.chunks(chunk_size):
+        length = problem.length(rows)
+        x, b = base[:, :length], reference[:, :length]
+        diff = x - b
+        per_batch = step_batch or max(1, min(n_steps, _ROW_BUDGET // (len(rows) * length)))
+        total = torch.zeros(len(rows), length, x.shape[-1], dtype=torch.float32, device=x.device)
+        for start in range(0, n_steps, per_batch):
+            a = torch.as_tensor(alphas[start:start + per_batch], dtype=x.dtype, device=x.device)
+            w = torch.as_tensor(weights[start:start + per_batch], dtype=torch.float32, device=x.device)
+            points = b + a[:, None, None] * diff                          # (steps, L, hidden)
+            grads = problem.gradients(points, rows)                        # (k, steps, L, hidden)
+            total += torch.einsum("ksld,s->kld", grads.float(), w)
+        attributions = diff[0].float() * total                             # (k, L, hidden)
+        with torch.no_grad():
+            ends = problem.read_scores(problem.hidden(torch.cat([x, b])), rows).float()   # (2, k)
+        difference = ends[0] - ends[1]
+        deltas[rows] = (attributions.sum((1, 2)) - difference).cpu().numpy()
+        differences[rows] = difference.cpu().numpy()
+        scores = aggregate(attributions, aggregation)
+        for i, row in enumerate(rows):
+            place(matrix, row, scores[i], spans[row])
+    return Raw(matrix, signed=aggregation == "sum", deltas=deltas, extras={"score_differences": differences})

@@ -1,0 +1,142 @@
+"""The result of a saliency call: a (targets x positions) matrix and the tokens it describes."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from ..views import HTMLView
+
+
+@dataclass(eq=False)
+class Saliency(HTMLView):
+    """How much each earlier token mattered to each explained (target) token.
+
+    ``matrix[i, p]`` is the attribution of position ``p`` to the token at ``targets[i]``.
+    In a causal model row ``i`` covers the positions before ``targets[i]`` and is exactly 0
+    from the target on; in a masked LM it covers every position. Rows are normalised as
+    asked (``normalize="sum"``: absolute values sum to 1). ``signed`` says whether scores
+    can be negative (``aggregation="sum"``, erasure, LIME ...). ``deltas`` holds integrated
+    gradients' completeness delta per target (before normalisation).
+
+    >>> sal = run.saliency()                       # doctest: +SKIP
+    >>> sal.matrix.shape, sal.targets              # doctest: +SKIP
+    """
+
+    matrix: np.ndarray                 # (n_targets, n_positions)
+    targets: np.ndarray                # (n_targets,) positions of the explained tokens
+    method: str
+    tokens: list[str]                  # every token of the run
+    token_ids: np.ndarray              # (n_positions,)
+    n_input: int
+    target_ids: np.ndarray             # (n_targets,) the token each target is explained as
+    signed: bool = False
+    normalize: str = "sum"
+    score: str | None = None           # "logit" | "logprob" | "prob" for model-score methods
+    foil_ids: np.ndarray | None = None  # contrastive saliency: the foil token per target
+    deltas: np.ndarray | None = None   # integrated gradients: completeness delta per target
+    options: dict[str, Any] = field(default_factory=dict)
+    extras: dict[str, Any] = field(default_factory=dict)
+    causal: bool = True                # False for masked LMs, whose rows cover every position
+    variant: str = "minimal"           # how the explorable shows it: "minimal" | "detailed"
+
+    @property
+    def n_tokens(self) -> int:
+        return len(self.tokens)
+
+    @property
+    def token_types(self) -> list[str]:
+        return ["input" if p < self.n_input else "output" for p in range(self.n_tokens)]
+
+    def row(self, target: int) -> np.ndarray:
+        """The attributions to the target at position ``target`` (over the positions its row covers)."""
+        hits = np.flatnonzero(self.targets == target)
+        if not len(hits):
+            raise ValueError(f"position {target} is not a target of this saliency; targets: {self.targets.tolist()}")
+        return self.matrix[hits[0], : self._span(int(hits[0]))]
+
+    def _span(self, i: int) -> int:
+        return int(self.targets[i]) if self.causal else self.n_tokens
+
+    def token_table(self) -> list[dict[str, Any]]:
+        """``[{token, token_id, type, position}]``: the token list of every view."""
+        return [{"token": t, "token_id": int(i), "type": ty, "position": p}
+                for p, (t, i, ty) in enumerate(zip(self.tokens, self.token_ids, self.token_types))]
+
+    def to_dict(self) -> dict[str, Any]:
+        """The seed explorables' data: ``{"tokens": [{token, token_id, type, value, position}], "attributions"}``.
+
+        ``attributions[i]`` lists the scores of the positions target ``i`` covers (the
+        tokens before it, in a causal model); a token's ``value`` is its score for the last
+        target, as in Ecco. ``targets``, ``method`` and ``signed`` are added for clarity.
+        """
+        last = self.matrix[-1] if len(self.targets) else np.zeros(self.n_tokens)
+        tokens = [dict(entry, value=float(last[entry["position"]])) for entry in self.token_table()]
+        rows = [self.matrix[i, : self._span(i)].tolist() for i in range(len(self.targets))]
+        out: dict[str, Any] = {"tokens": tokens, "attributions": rows, "targets": self.targets.tolist(),
+                               "method": self.method, "signed": self.signed}
+        if self.deltas is not None:
+            out["deltas"] = self.deltas.tolist()
+        return out
+
+    def to_pandas(self):
+        """The matrix as a DataFrame: one row per target, one column per position, both labelled by token."""
+        import pandas as pd
+
+        index = pd.MultiIndex.from_arrays([self.targets, [self.tokens[t] for t in self.targets]],
+                                          names=["target", "target_token"])
+        columns = pd.MultiIndex.from_arrays([np.arange(self.n_tokens), self.tokens], names=["position", "token"])
+        return pd.DataFrame(self.matrix, index=index, columns=columns)
+
+    def plot(self, ax=None, *, cmap: str | None = None, annotate: bool | None = None):
+        """A heatmap of the matrix (targets down, positions across); returns the matplotlib Figure."""
+        import matplotlib.pyplot as plt
+
+        if ax is None:
+            width = min(2 + 0.45 * self.n_tokens, 40)
+            height = min(1.5 + 0.35 * max(len(self.targets), 1), 40)
+            fig, ax = plt.subplots(figsize=(width, height))
+        else:
+            fig = ax.figure
+        data = np.ma.masked_array(self.matrix, mask=self._outside())
+        if self.signed:
+            bound = float(np.abs(self.matrix).max()) or 1.0
+            image = ax.imshow(data, cmap=cmap or "RdBu_r", vmin=-bound, vmax=bound, aspect="auto")
+        else:
+            image = ax.imshow(data, cmap=cmap or "viridis", vmin=0, aspect="auto")
+        ax.set_xticks(range(self.n_tokens), [_label(t) for t in self.tokens], rotation=90, fontsize=8)
+        ax.set_yticks(range(len(self.targets)), [f"{_label(self.tokens[t])} @{t}" for t in self.targets], fontsize=8)
+        ax.set_xlabel("attributed token (position)")
+        ax.set_ylabel("explained token")
+        ax.set_title(f"saliency: {self.method}")
+        if annotate if annotate is not None else self.matrix.size <= 400:
+            for (i, p), value in np.ndenumerate(self.matrix):
+                if not self._outside()[i, p]:
+                    ax.text(p, i, f"{value:.2f}", ha="center", va="center", fontsize=6, color="white")
+        fig.colorbar(image, ax=ax, fraction=0.03)
+        fig.tight_layout()
+        return fig
+
+    def _outside(self) -> np.ndarray:
+        """True where a position lies outside its row's span."""
+        spans = np.array([self._span(i) for i in range(len(self.targets))])
+        return np.arange(self.n_tokens)[None, :] >= spans[:, None]
+
+    def _view_data(self) -> dict[str, Any]:
+        """Data of the saliency explorable (rows full length, 0 at positions >= the target)."""
+        at_or_after = np.arange(self.n_tokens)[None, :] >= self.targets[:, None]
+        rows = np.where(at_or_after, 0.0, self.matrix)
+        return {"kind": "saliency", "tokens": self.token_table(), "targets": self.targets.tolist(),
+                "attributions": rows.tolist(), "variant": self.variant, "method": self.method}
+
+    def __repr__(self) -> str:
+        extra = f", foil={self.foil_ids[0]}" if self.foil_ids is not None else ""
+        return (f"Saliency(method={self.method!r}, targets={self.targets.tolist()}, "
+                f"positions={self.n_tokens}, signed={self.signed}{extra})")
+
+
+def _label(token: str) -> str:
+    """A token as a tick label: spaces and newlines made visible."""
+    return token.replace("\n", "\\n").replace(" ", "␣") if token.strip() == "" else token.replace("\n", "\\n")
