@@ -244,3 +244,33 @@ def test_bad_input_names_the_fix(tiny_scopes):
     with warnings.catch_warnings():
         warnings.simplefilter("error")        # a corpus without long texts warns about nothing
         scope.corpus(TEXTS, progress=False)
+
+
+def test_incremental_top_k_equals_top_k_of_everything():
+    from lmscope.corpus import _TopK
+
+    generator = torch.Generator().manual_seed(0)
+    top = _TopK(5, 300, torch.device("cpu"))
+    batches, seen = [], 0
+    for size in [3, 1, 40, 7] + [20] * 40:      # fewer rows than k first, then mostly filtered batches
+        rows = torch.randn(size, 300, generator=generator)
+        if len(batches) == 20:
+            rows[:, :10] += 10                   # a late batch that beats the best on some columns only
+        gidx = torch.arange(seen, seen + size)
+        top.update(rows, gidx)
+        batches.append(rows)
+        seen += size
+    everything = torch.cat(batches)
+    expected_values, expected_index = everything.topk(5, dim=0)
+    values, index = top.result()
+    np.testing.assert_array_equal(values, expected_values.numpy())
+    np.testing.assert_array_equal(index, expected_index.numpy())
+
+
+def test_fewer_positions_than_k(tiny_scopes):
+    corpus = tiny_scopes("llama").corpus(["Hello world!"], k=50, progress=False)
+    assert 0 < corpus.n_counted < 50
+    table = corpus.top_examples(neuron=(0, 3))
+    assert len(table) == corpus.n_counted and sorted(table["position"]) == list(range(1, corpus.n_counted + 1))
+    assert (corpus.top_index[:, corpus.n_counted:] == -1).all()
+    assert np.isneginf(corpus.top_values[:, corpus.n_counted:]).all()

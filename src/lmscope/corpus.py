@@ -54,6 +54,7 @@ FORMAT_VERSION = 1
 LongTexts = Literal["truncate", "window"]
 DEFAULT_MAX_LENGTH = 1024   # when the model does not state its context length
 TOKENIZE_CHUNK = 256        # texts tokenised together (fast tokenizers batch them natively)
+GROUP_COLUMNS = 16384       # neurons whose top examples are merged in one call per batch
 
 
 class CorpusFileError(ValueError):
@@ -348,31 +349,49 @@ def load_corpus(path: str | Path, *, scope: Scope | None = None) -> Corpus:
 
 # ---------------------------------------------------------------------- streaming machinery
 class _TopK:
-    """The ``k`` largest values per column seen so far, with their global token indices, kept incrementally."""
+    """The ``k`` largest values per column seen so far, with their global token indices, kept incrementally.
+
+    Once ``k`` rows have been seen, a batch only touches the columns where some value beats
+    the current k-th best: on a long corpus few do, so most of the sorting is skipped.
+    """
 
     def __init__(self, k: int, columns: int, device: torch.device):
         self.k = k
+        self.seen = 0
         self.values = torch.full((k, columns), -torch.inf, device=device)
         self.index = torch.full((k, columns), -1, dtype=torch.long, device=device)
 
-    @staticmethod
-    def best(rows: torch.Tensor, gidx: torch.Tensor, k: int) -> tuple[torch.Tensor, torch.Tensor]:
-        """Top ``k`` of ``rows`` (positions, columns) per column, as values and global indices (``gidx[row]``)."""
-        values, where = rows.float().topk(min(k, rows.shape[0]), dim=0)
-        return values, gidx[where]
+    def update(self, rows: torch.Tensor, gidx: torch.Tensor, counted: int | None = None) -> None:
+        """Merge ``rows`` (positions, columns) whose global indices are ``gidx`` (positions,).
 
-    def update(self, rows: torch.Tensor, gidx: torch.Tensor) -> None:
-        """Merge ``rows`` (positions, columns) whose global indices are ``gidx`` (positions,)."""
-        self.merge(*self.best(rows, gidx, self.k))
-
-    def merge(self, values: torch.Tensor, index: torch.Tensor) -> None:
-        """Merge candidates ``values`` / ``index`` (any number of rows, same columns) into the running top k."""
+        Rows that must not count may be passed as ``-inf`` (with ``counted`` the number of
+        the others): they never enter the top k, so no row has to be copied out.
+        """
+        rows = rows.float()
+        take = min(self.k, rows.shape[0])
+        full = self.seen >= self.k
+        self.seen += rows.shape[0] if counted is None else counted
+        if full:
+            hit = (rows > self.values[-1]).any(dim=0).nonzero().squeeze(1)
+            if not hit.numel():
+                return
+            if hit.numel() < rows.shape[1] // 2:
+                values, where = rows.index_select(1, hit).topk(take, dim=0)
+                best, pick = torch.cat([self.values[:, hit], values]).topk(self.k, dim=0)
+                self.index[:, hit] = torch.cat([self.index[:, hit], gidx[where]]).gather(0, pick)
+                self.values[:, hit] = best
+                return
+        values, where = rows.topk(take, dim=0)
         best, pick = torch.cat([self.values, values]).topk(self.k, dim=0)
-        self.index = torch.cat([self.index, index]).gather(0, pick)
+        self.index = torch.cat([self.index, gidx[where]]).gather(0, pick)
         self.values = best
 
     def result(self) -> tuple[np.ndarray, np.ndarray]:
-        return self.values.cpu().numpy().astype(np.float32), self.index.cpu().numpy().astype(np.int64)
+        """Values and global indices, strongest first; -inf and -1 where fewer rows counted."""
+        values = self.values.cpu().numpy().astype(np.float32)
+        index = self.index.cpu().numpy().astype(np.int64)
+        index[np.isneginf(values)] = -1
+        return values, index
 
 
 def _rows(acts: dict[int, torch.Tensor], layers: list[int], valid: torch.Tensor) -> np.ndarray:
@@ -565,23 +584,28 @@ def build_corpus(scope: Scope, texts: Iterable[str] | Iterable[Mapping[str, Any]
 
     device = scope.device
     n_neurons = corpus.n_neurons
-    top = _TopK(int(k), len(layers) * n_neurons, device)   # every neuron of every layer side by side
+    # Layers are merged in groups (one top-k per group, few calls per batch), the group's
+    # activations copied side by side once, padded and left-out positions set to -inf.
+    per_group = max(1, GROUP_COLUMNS // n_neurons)
+    groups = [layers[i:i + per_group] for i in range(0, len(layers), per_group)]
+    tops = [_TopK(int(k), len(group) * n_neurons, device) for group in groups]
     counted_total = 0
     for valid, gidx, acts in forward_batches(scope, corpus, layers=layers, batch_size=int(batch_size),
                                              desc="corpus: top examples", progress=progress):
-        rows = valid.nonzero().squeeze(1)
-        counted_total += int(rows.numel())
-        if not rows.numel():
+        counted = int(valid.sum())
+        counted_total += counted
+        if not counted:
             continue
-        where = gidx.index_select(0, rows)
-        # Per layer: the batch's own top k (cheap, no copy of all layers); then one merge for all.
-        found = [_TopK.best(acts[layer].reshape(valid.numel(), -1).index_select(0, rows), where, int(k))
-                 for layer in layers]
-        top.merge(torch.cat([v for v, _ in found], dim=1), torch.cat([i for _, i in found], dim=1))
-    values, index = top.result()
+        skip = ~valid[:, None]
+        for top, group in zip(tops, groups):
+            rows = torch.cat([acts[layer].reshape(valid.numel(), -1) for layer in group], dim=1)
+            top.update(rows.float().masked_fill_(skip, -torch.inf), gidx, counted)
+    results = [top.result() for top in tops]
     shape = (int(k), len(layers), n_neurons)
-    corpus.top_values = np.ascontiguousarray(values.reshape(shape).transpose(1, 0, 2))
-    corpus.top_index = np.ascontiguousarray(index.reshape(shape).transpose(1, 0, 2))
+    values = np.concatenate([v for v, _ in results], axis=1).reshape(shape)
+    index = np.concatenate([i for _, i in results], axis=1).reshape(shape)
+    corpus.top_values = np.ascontiguousarray(values.transpose(1, 0, 2))
+    corpus.top_index = np.ascontiguousarray(index.transpose(1, 0, 2))
     corpus.n_counted = counted_total
     if counted_total == 0:
         raise ValueError("no position of the corpus counts: every text is a single token and the first position "
