@@ -221,8 +221,9 @@ def test_bad_input_names_the_fix(tiny_scopes):
         factorize(run, layers=[2])
     with pytest.raises(ValueError, match="layers is empty"):
         factorize(run, layers=[])
-    negative = Run(token_ids=np.arange(5), tokens=["a"] * 5, n_input=5,
-                   activations=-np.random.default_rng(0).uniform(0.1, 1, (1, 4, 5)).astype(np.float32), activation_layers=[0])
+    below_zero = -np.random.default_rng(0).uniform(0.1, 1, (1, 4, 5)).astype(np.float32)
+    negative = Run(token_ids=np.arange(5), tokens=["a"] * 5, n_input=5, activations=below_zero,
+                   activation_layers=[0])
     with pytest.raises(ValueError, match="<= 0.*method='pca'"):
         factorize(negative, n=1)
     assert factorize(negative, n=1, method="pca").components.shape == (1, 4)

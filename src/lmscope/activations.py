@@ -160,6 +160,10 @@ def _heatmap(ax, values: np.ndarray, tokens: Sequence[str], *, cmap: str = "Purp
     return image
 
 
+def _reading(mode: str) -> str:
+    return "activation that produced each output token" if mode == "seed" else "response to each token"
+
+
 def _token_rows(run: Run, positions: np.ndarray) -> list[dict[str, Any]]:
     table = run.token_table()
     return [table[p] for p in positions]
@@ -201,8 +205,7 @@ class NeuronActivations(HTMLView):
         return fig
 
     def _caption(self) -> str:
-        return (f"Layer {self.layer}: {len(self.neurons)} of {self.n_neurons} FFN neurons, "
-                f"{'activation that produced each output token' if self.mode == 'seed' else 'response to each token'}")
+        return f"Layer {self.layer}: {len(self.neurons)} of {self.n_neurons} FFN neurons, {_reading(self.mode)}"
 
     def _view_data(self) -> dict[str, Any]:
         """The ``activations`` view: one row per neuron, one column per token."""
@@ -290,7 +293,7 @@ class Clusters(HTMLView):
 
     def _caption(self) -> str:
         return (f"Layer {self.layer}: {len(self.neurons)} FFN neurons in {self.k} k-means clusters "
-                f"(largest first), {'activation that produced each output token' if self.mode == 'seed' else 'response to each token'}")
+                f"(largest first), {_reading(self.mode)}")
 
     def _view_data(self) -> dict[str, Any]:
         """The ``activations`` view with rows sorted by cluster and each row's cluster."""
