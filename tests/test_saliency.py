@@ -149,6 +149,31 @@ def test_integrated_gradients_completeness(tiny_scopes, family):
     assert deltas[1] < 0.05 * np.abs(difference).max()
 
 
+def test_integrated_gradients_reusing_the_prefix_on_every_causal_family(causal_family, monkeypatch):
+    """One forward pass through a KV cache that keeps its graph gives the same as a pass per chunk."""
+    import lmscope.saliency.gradients as gradients
+
+    run = causal_family.generate("1, 2, 3,", max_new_tokens=5)
+    used = []
+    real = gradients._ig_reusing_prefix
+    monkeypatch.setattr(gradients, "_ig_reusing_prefix", lambda *a, **k: used.append(1) or real(*a, **k))
+    reused = run.saliency("integrated_gradients", n_steps=6, chunk_size=2, step_batch=4, normalize="none")
+    assert used, "the prefix-reuse path did not run on this family"
+    per_chunk = run.saliency("integrated_gradients", n_steps=6, chunk_size=3, reuse_prefix=False, normalize="none")
+    np.testing.assert_allclose(reused.matrix, per_chunk.matrix, rtol=1e-4, atol=1e-6)
+    np.testing.assert_allclose(reused.deltas, per_chunk.deltas, atol=1e-5)
+
+
+def test_prefix_reuse_falls_back_when_the_cache_disagrees(tiny_scopes, monkeypatch):
+    from lmscope.saliency.engine import Problem
+
+    run = tiny_scopes("llama").generate("1, 2, 3,", max_new_tokens=4)
+    expected = run.saliency("integrated_gradients", n_steps=6, reuse_prefix=False).matrix
+    real = Problem.segment_hidden
+    monkeypatch.setattr(Problem, "segment_hidden", lambda self, x, start, cache: real(self, x, start, cache) * 1.5)
+    np.testing.assert_allclose(run.saliency("integrated_gradients", n_steps=6).matrix, expected, atol=1e-6)
+
+
 def test_integrated_gradients_options(tiny_scopes):
     run = tiny_scopes("gpt2").generate("1, 2, 3,", max_new_tokens=2)
     riemann = run.saliency("integrated_gradients", n_steps=200, integration="riemann_trapezoid", aggregation="sum",

@@ -65,6 +65,7 @@ def test_bad_options(run, options, match):
     ({"baseline": "mask"}, "has no mask token"),
     ({"baseline": np.zeros(5)}, "must broadcast to \\(positions, hidden\\)"),
     ({"step_batch": -1}, "step_batch must be a positive integer"),
+    ({"reuse_prefix": "yes"}, "reuse_prefix must be True or False"),
 ])
 def test_bad_integrated_gradients_options(run, options, match):
     with pytest.raises(ValueError, match=match):

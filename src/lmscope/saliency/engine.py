@@ -126,6 +126,46 @@ class Problem:
         if ids is None:
             batch, length = embeddings.shape[:2]
             ids = self.ids[:length].expand(batch, length)
+        return self._stopped(ids, embeddings, _model_kwargs(self.model))
+
+    # ------------------------------------------------------------------ prefix reuse
+    def segment_hidden(self, embeddings: torch.Tensor, start: int, cache: Any) -> torch.Tensor:
+        """Last block output for positions ``start .. start + L`` given the KV ``cache`` of the positions before.
+
+        The cache keeps the earlier segments' keys and values *with* their autograd graph,
+        so a later target's gradient flows back into earlier positions without running
+        their forward pass again.
+        """
+        batch, length = embeddings.shape[:2]
+        ids = self.ids[start:start + length].expand(batch, length)
+        return self._stopped(ids, embeddings, {_cache_argument(self.model): cache, "use_cache": True})
+
+    def new_cache(self) -> Any:
+        from transformers import DynamicCache
+
+        return DynamicCache(config=self.model.config)
+
+    def prefix_reuse_works(self, cuts: list[int]) -> bool:
+        """Whether running the sequence segment by segment through a KV cache gives the same
+        scores as one pass (checked once per call on the real input, no gradients)."""
+        if not self.causal or _cache_argument(self.model) is None or len(cuts) < 2:
+            return False
+        rows = np.arange(len(self.targets))
+        length = self.length(rows)
+        base = self.base_embeddings()[:, :length]
+        try:
+            with torch.no_grad():
+                cache, parts, start = self.new_cache(), [], 0
+                for end in cuts:
+                    parts.append(self.segment_hidden(base[:, start:end], start, cache))
+                    start = end
+                segmented = self.read_scores(torch.cat(parts, dim=1), rows)
+                whole = self.read_scores(self.hidden(base), rows)
+        except Exception:  # noqa: BLE001 - any family whose cache does not fit this use falls back
+            return False
+        return bool(torch.allclose(segmented, whole, rtol=1e-4, atol=1e-4 * float(whole.abs().max()) + 1e-5))
+
+    def _stopped(self, ids: torch.Tensor, embeddings: torch.Tensor | None, kwargs: dict[str, Any]) -> torch.Tensor:
         pairs: list[tuple[nn.Module, Callable]] = []
         if embeddings is not None:
             pairs.append((self.anatomy.embeddings, lambda _m, _i, _o: embeddings))
@@ -136,7 +176,7 @@ class Problem:
         pairs.append((self.anatomy.blocks[-1], stop))
         handles = [module.register_forward_hook(fn) for module, fn in pairs]
         try:
-            self.model(input_ids=ids, **_model_kwargs(self.model))
+            self.model(input_ids=ids, **kwargs)
         except _Stop as stopped:
             hidden = stopped.hidden
         else:  # pragma: no cover - the last block always runs
@@ -178,24 +218,34 @@ class Problem:
 
         ``inputs`` ``(batch, L, hidden)`` are input embeddings (a batch of IG steps, or one
         sequence); returns ``(len(rows), batch, L, hidden)``: one backward pass batched over
-        the targets, falling back to one backward per target where an operation of this
-        model has no batching rule.
+        the targets.
         """
         x = inputs.detach().requires_grad_(True)
         with torch.enable_grad():
-            hidden = self.hidden(x)
-            scores = self.read_scores(hidden, rows).sum(0)          # (k,)
-            if scores.grad_fn is None:
-                raise RuntimeError(_no_gradient_message(self.scope))
-            k = len(rows)
-            if k == 1:
-                return torch.autograd.grad(scores[0], x)[0][None]
-            eye = torch.eye(k, dtype=scores.dtype, device=scores.device)
-            try:
-                return torch.autograd.grad(scores, x, grad_outputs=eye, is_grads_batched=True)[0]
-            except RuntimeError:
-                out = [torch.autograd.grad(scores[i], x, retain_graph=i < k - 1)[0] for i in range(k)]
-                return torch.stack(out)
+            scores = self.read_scores(self.hidden(x), rows).sum(0)          # (k,)
+            return batched_grad(scores, [x], self.scope)[0]
+
+
+def batched_grad(scores: torch.Tensor, leaves: list[torch.Tensor], scope: Scope, *,
+                 retain_graph: bool = False) -> list[torch.Tensor]:
+    """Gradients ``(k, *leaf.shape)`` of each of the ``k`` scores w.r.t. each leaf.
+
+    One backward pass batched over the scores (one-hot output gradients,
+    ``is_grads_batched``), falling back to one backward per score where an operation of
+    the model has no batching rule.
+    """
+    if scores.grad_fn is None:
+        raise RuntimeError(_no_gradient_message(scope))
+    k = scores.shape[0]
+    if k == 1:
+        return [g[None] for g in torch.autograd.grad(scores[0], leaves, retain_graph=retain_graph)]
+    eye = torch.eye(k, dtype=scores.dtype, device=scores.device)
+    try:  # the graph is kept so that the fallback below can still run over it
+        return list(torch.autograd.grad(scores, leaves, grad_outputs=eye, is_grads_batched=True, retain_graph=True))
+    except RuntimeError:
+        per_score = [torch.autograd.grad(scores[i], leaves, retain_graph=retain_graph or i < k - 1)
+                     for i in range(k)]
+        return [torch.stack([grads[j] for grads in per_score]) for j in range(len(leaves))]
 
 
 _KWARGS_CACHE: dict[type, dict[str, Any]] = {}
@@ -213,6 +263,12 @@ def _model_kwargs(model: nn.Module) -> dict[str, Any]:
             kwargs["logits_to_keep"] = 1
         _KWARGS_CACHE[cls] = kwargs
     return _KWARGS_CACHE[cls]
+
+
+def _cache_argument(model: nn.Module) -> str | None:
+    """The keyword that passes a KV cache to this model's forward (``cache``, formerly ``past_key_values``)."""
+    params = inspect.signature(model.forward).parameters
+    return next((name for name in ("cache", "past_key_values") if name in params), None)
 
 
 def _no_gradient_message(scope: Scope) -> str:

@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from .engine import Problem, aggregate, place
+from .engine import Problem, aggregate, batched_grad, place
 from .registry import Raw, register
 
 INTEGRATIONS = ("gausslegendre", "riemann_trapezoid", "riemann_left", "riemann_right", "riemann_middle")
@@ -119,42 +119,43 @@ def baseline_embeddings(problem: Problem, baseline: Any) -> torch.Tensor:
 
 
 @register("integrated_gradients", gradients=True, contrast=True, options={
-    **_GRADIENT_OPTIONS, "n_steps": 50, "baseline": "zeros", "integration": "gausslegendre", "step_batch": None})
+    **_GRADIENT_OPTIONS, "chunk_size": 4, "n_steps": 50, "baseline": "zeros", "integration": "gausslegendre",
+    "step_batch": None, "reuse_prefix": True})
 def integrated_gradients(problem: Problem, *, aggregation: str, chunk_size: int, n_steps: int, baseline: Any,
-                         integration: str, step_batch: int | None, **_: Any) -> Raw:
+                         integration: str, step_batch: int | None, reuse_prefix: bool, **_: Any) -> Raw:
     """Integrated gradients (Sundararajan et al. 2017) from a baseline to the input embeddings.
 
     ``n_steps`` interpolation points (Gauss-Legendre by default, as Captum) are batched
     into the forward pass and every target's gradient at every point comes from one
-    backward pass. The completeness delta (attributions summed over positions and
-    embedding dimensions minus the score difference between input and baseline) is
-    reported per target in ``Saliency.deltas``; it shrinks as ``n_steps`` grows.
+    backward pass per chunk of targets. In a causal LM (``reuse_prefix=True``) the
+    sequence runs forward once, chunk after chunk through a KV cache that keeps its
+    autograd graph, so no position is recomputed. The completeness delta (attributions
+    summed over positions and embedding dimensions minus the score difference between input
+    and baseline) is reported per target in ``Saliency.deltas``; it shrinks as ``n_steps``
+    grows.
     """
     chunk_size = _check_chunk(chunk_size)
     alphas, weights = quadrature(integration, n_steps)
     if step_batch is not None and (not isinstance(step_batch, int) or isinstance(step_batch, bool) or step_batch < 1):
         raise ValueError(f"step_batch must be a positive integer (interpolation steps per forward pass) or None, "
                          f"got {step_batch!r}")
-    base = problem.base_embeddings()
-    reference = baseline_embeddings(problem, baseline)
+    if not isinstance(reuse_prefix, bool):
+        raise ValueError(f"reuse_prefix must be True or False, got {reuse_prefix!r}")
+    chunks = problem.chunks(chunk_size)
+    cuts = [problem.length(rows) for rows in chunks]
+    if reuse_prefix and problem.prefix_reuse_works(cuts):
+        totals = _ig_reusing_prefix(problem, baseline, chunks, cuts, alphas, weights, step_batch or max(
+            1, min(n_steps, _ROW_BUDGET // (chunk_size * cuts[-1]))))
+    else:
+        totals = _ig_per_chunk(problem, baseline, chunks, alphas, weights, step_batch)
+    base, reference = problem.base_embeddings(), baseline_embeddings(problem, baseline)
     spans = problem.spans
     k_all = len(problem.targets)
-    matrix = np.zeros((k_all, problem.n))
-    deltas = np.zeros(k_all)
-    differences = np.zeros(k_all)
-    for rows in problem.chunks(chunk_size):
-        length = problem.length(rows)
+    matrix, deltas, differences = np.zeros((k_all, problem.n)), np.zeros(k_all), np.zeros(k_all)
+    for rows, total in zip(chunks, totals):
+        length = total.shape[1]
         x, b = base[:, :length], reference[:, :length]
-        diff = x - b
-        per_batch = step_batch or max(1, min(n_steps, _ROW_BUDGET // (len(rows) * length)))
-        total = torch.zeros(len(rows), length, x.shape[-1], dtype=torch.float32, device=x.device)
-        for start in range(0, n_steps, per_batch):
-            a = torch.as_tensor(alphas[start:start + per_batch], dtype=x.dtype, device=x.device)
-            w = torch.as_tensor(weights[start:start + per_batch], dtype=torch.float32, device=x.device)
-            points = b + a[:, None, None] * diff                          # (steps, L, hidden)
-            grads = problem.gradients(points, rows)                        # (k, steps, L, hidden)
-            total += torch.einsum("ksld,s->kld", grads.float(), w)
-        attributions = diff[0].float() * total                             # (k, L, hidden)
+        attributions = (x - b)[0].float() * total                            # (k, L, hidden)
         with torch.no_grad():
             ends = problem.read_scores(problem.hidden(torch.cat([x, b])), rows).float()   # (2, k)
         difference = ends[0] - ends[1]
@@ -164,3 +165,55 @@ def integrated_gradients(problem: Problem, *, aggregation: str, chunk_size: int,
         for i, row in enumerate(rows):
             place(matrix, row, scores[i], spans[row])
     return Raw(matrix, signed=aggregation == "sum", deltas=deltas, extras={"score_differences": differences})
+
+
+def _steps(n_steps: int, per_batch: int, alphas: np.ndarray, weights: np.ndarray, like: torch.Tensor):
+    """Batches of (alphas, weights) as tensors."""
+    for start in range(0, n_steps, per_batch):
+        yield (torch.as_tensor(alphas[start:start + per_batch], dtype=like.dtype, device=like.device),
+               torch.as_tensor(weights[start:start + per_batch], dtype=torch.float32, device=like.device))
+
+
+def _ig_per_chunk(problem: Problem, baseline: Any, chunks: list[np.ndarray], alphas: np.ndarray,
+                  weights: np.ndarray, step_batch: int | None) -> list[torch.Tensor]:
+    """Weighted gradient sums ``(k, L, hidden)`` per chunk, one forward pass per chunk and step batch."""
+    base, reference = problem.base_embeddings(), baseline_embeddings(problem, baseline)
+    totals = []
+    for rows in chunks:
+        length = problem.length(rows)
+        x, b = base[:, :length], reference[:, :length]
+        per_batch = step_batch or max(1, min(len(alphas), _ROW_BUDGET // (len(rows) * length)))
+        total = torch.zeros(len(rows), length, x.shape[-1], dtype=torch.float32, device=x.device)
+        for a, w in _steps(len(alphas), per_batch, alphas, weights, x):
+            grads = problem.gradients(b + a[:, None, None] * (x - b), rows)      # (k, steps, L, hidden)
+            total += torch.einsum("ksld,s->kld", grads.float(), w)
+        totals.append(total)
+    return totals
+
+
+def _ig_reusing_prefix(problem: Problem, baseline: Any, chunks: list[np.ndarray], cuts: list[int],
+                       alphas: np.ndarray, weights: np.ndarray, per_batch: int) -> list[torch.Tensor]:
+    """Weighted gradient sums per chunk from one forward pass over the sequence per step batch.
+
+    Chunk ``c``'s positions run through the model with the KV cache of the chunks before
+    (graph kept), then one backward pass batched over chunk ``c``'s targets reaches every
+    earlier position through the cache.
+    """
+    length = cuts[-1]
+    base = problem.base_embeddings()[:, :length]
+    reference = baseline_embeddings(problem, baseline)[:, :length]
+    totals = [torch.zeros(len(rows), cut, base.shape[-1], dtype=torch.float32, device=base.device)
+              for rows, cut in zip(chunks, cuts)]
+    for a, w in _steps(len(alphas), per_batch, alphas, weights, base):
+        points = reference + a[:, None, None] * (base - reference)              # (steps, L, hidden)
+        cache, leaves, start = problem.new_cache(), [], 0
+        for rows, cut, total in zip(chunks, cuts, totals):
+            leaf = points[:, start:cut].detach().requires_grad_(True)
+            leaves.append(leaf)
+            hidden = problem.segment_hidden(leaf, start, cache)
+            scores = problem.read_scores(hidden, rows, shift=start).sum(0)       # (k,)
+            grads = torch.cat(batched_grad(scores, leaves, problem.scope, retain_graph=True), dim=2)
+            total += torch.einsum("ksld,s->kld", grads.float(), w)
+            start = cut
+        del cache, leaves
+    return totals
