@@ -279,3 +279,15 @@ def test_saliency_methods_listed():
                  "attention_flow", "deeplift", "gradient_shap", "lime", "kernel_shap"):
         assert name in names
     assert compute_saliency.__module__ == "lmscope.saliency"
+
+
+def test_half_precision_model(tiny_scopes):
+    """A bfloat16 model computes in its own dtype and gives close to the float32 rows."""
+    from lmscope.testing import tiny_scope
+
+    text = "1, 2, 3, 4, 5"
+    full, half = tiny_scopes("llama").analyze(text), tiny_scope("llama", dtype="bfloat16").analyze(text)
+    for method, options in (("grad_x_input", {}), ("integrated_gradients", {"n_steps": 8})):
+        expected, got = full.saliency(method, **options), half.saliency(method, **options)
+        assert got.matrix.dtype == np.float64
+        np.testing.assert_allclose(got.matrix, expected.matrix, atol=1e-2)

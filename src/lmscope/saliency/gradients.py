@@ -151,16 +151,16 @@ def integrated_gradients(problem: Problem, *, aggregation: str, chunk_size: int,
     base, reference = problem.base_embeddings(), baseline_embeddings(problem, baseline)
     spans = problem.spans
     k_all = len(problem.targets)
-    matrix, deltas, differences = np.zeros((k_all, problem.n)), np.zeros(k_all), np.zeros(k_all)
+    everything = np.arange(k_all)
+    length = problem.length(everything)
+    with torch.no_grad():   # every target's score at the input and at the baseline, from one pass
+        ends = problem.read_scores(problem.hidden(torch.cat([base, reference])[:, :length]), everything).float()
+    differences = (ends[0] - ends[1]).cpu().numpy().astype(np.float64)
+    matrix, deltas = np.zeros((k_all, problem.n)), np.zeros(k_all)
     for rows, total in zip(chunks, totals):
-        length = total.shape[1]
-        x, b = base[:, :length], reference[:, :length]
-        attributions = (x - b)[0].float() * total                            # (k, L, hidden)
-        with torch.no_grad():
-            ends = problem.read_scores(problem.hidden(torch.cat([x, b])), rows).float()   # (2, k)
-        difference = ends[0] - ends[1]
-        deltas[rows] = (attributions.sum((1, 2)) - difference).cpu().numpy()
-        differences[rows] = difference.cpu().numpy()
+        diff = (base - reference)[0, :total.shape[1]].float()
+        attributions = diff * total                                            # (k, L, hidden)
+        deltas[rows] = attributions.sum((1, 2)).cpu().numpy() - differences[rows]
         scores = aggregate(attributions, aggregation)
         for i, row in enumerate(rows):
             place(matrix, row, scores[i], spans[row])
