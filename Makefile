@@ -27,7 +27,17 @@ browser:
 	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq chromium >/dev/null; \
 	  else sudo apt-get update -qq && sudo apt-get install -y -qq chromium >/dev/null; fi; }
 
-test: setup browser
+# The explorables' bundle is built from js/ with esbuild and committed; js-check rebuilds it and
+# fails if the committed one differs, and runs the JS unit tests.
+js/node_modules/.package-lock.json: js/package.json js/package-lock.json
+	npm --prefix js ci --no-audit --no-fund
+js: js/node_modules/.package-lock.json
+	npm --prefix js run build
+js-check: js/node_modules/.package-lock.json
+	npm --prefix js test
+	npm --prefix js run check-bundle
+
+test: setup browser js-check
 	$(PY) -m pytest -q
 
 test-fast: setup
@@ -35,6 +45,8 @@ test-fast: setup
 
 bench: setup
 	$(PY) benchmarks/capture.py
+	$(PY) benchmarks/saliency.py --skip-long
+	$(PY) benchmarks/corpus.py
 
 clean:
 	rm -rf $(VENV) build dist src/*.egg-info

@@ -8,7 +8,9 @@
 from .anatomy import Anatomy, AnatomyError
 from .run import Run, RunFileError, load_run
 from .scope import Scope, load
+from .corpus import load_corpus
 from .saliency import saliency_methods
 
 __version__ = "0.1.0"
-__all__ = ["Anatomy", "AnatomyError", "Run", "RunFileError", "Scope", "load", "load_run"]
+__all__ = ["Anatomy", "AnatomyError", "Run", "RunFileError", "Scope", "load", "load_corpus", "load_run",
+           "saliency_methods"]

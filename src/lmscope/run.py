@@ -162,6 +162,11 @@ class Run:
         from .saliency import compute_saliency
         return compute_saliency(self, method, **options)
 
+    def neuron_activations(self, **options: Any):
+        """FFN neuron activations of one layer as a heatmap view; see :func:`lmscope.activations.neuron_activations`."""
+        from .activations import neuron_activations
+        return neuron_activations(self, **options)
+
     def clusters(self, **options: Any):
         """k-means clusters of FFN neurons; see :func:`lmscope.activations.cluster_neurons`."""
         from .activations import cluster_neurons
