@@ -143,3 +143,23 @@ def test_generate_refuses_masked_lm(masked_family):
 def test_layer_order_is_numeric(tiny_scopes):
     run = tiny_scopes("llama").analyze("hello", layers=[1, 0, -1])
     assert run.activation_layers == [0, 1]
+
+
+def test_streamer_receives_the_prompt_then_each_generated_token(tiny_scopes):
+    scope = tiny_scopes("llama")
+
+    class Collect:
+        def __init__(self):
+            self.chunks = []
+
+        def put(self, value):
+            self.chunks.append(value.flatten().tolist())
+
+        def end(self):
+            self.chunks.append("end")
+
+    streamer = Collect()
+    run = scope.generate("hello", max_new_tokens=3, streamer=streamer, capture=())
+    assert streamer.chunks[0] == run.token_ids[: run.n_input].tolist()
+    assert [c[0] for c in streamer.chunks[1:-1]] == run.token_ids[run.n_input:].tolist()
+    assert streamer.chunks[-1] == "end"

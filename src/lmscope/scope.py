@@ -93,7 +93,7 @@ class Scope:
                  temperature: float = 1.0, top_k: int | None = None, top_p: float | None = None,
                  num_beams: int = 1, seed: int | None = None, capture: Iterable[str] = DEFAULT_CAPTURE,
                  layers: Iterable[int] | int | None = None, n_candidates: int = 10,
-                 activation_dtype: str = "float32") -> Run:
+                 activation_dtype: str = "float32", streamer: Any = None) -> Run:
         """Generate a continuation (greedy by default), then capture it in one teacher-forced pass.
 
         Generation uses the model's KV cache (``model.generate``); captures come from one
@@ -102,6 +102,8 @@ class Scope:
         attentions, only ``layers``. ``prompt`` may be chat messages
         (``[{"role": "user", "content": ...}]``), rendered with the tokenizer's chat template.
         ``seed`` makes sampling reproducible without touching the global random state.
+        ``streamer`` is passed to ``model.generate`` (e.g. a ``transformers.TextIteratorStreamer``)
+        so tokens can be shown as they are generated, before the capture pass.
         """
         if self.is_masked:
             raise ValueError(f"{self.name} is a masked LM and does not generate; use scope.analyze(text)")
@@ -131,7 +133,8 @@ class Scope:
         with torch.random.fork_rng(devices=[self.device] if self.device.type == "cuda" else []), torch.no_grad():
             if seed is not None:
                 torch.manual_seed(seed)
-            sequence = self.model.generate(input_ids, attention_mask=mask, generation_config=config)
+            sequence = self.model.generate(input_ids, attention_mask=mask, generation_config=config,
+                                           streamer=streamer)
         settings = {"mode": "generate", "max_new_tokens": max_new_tokens, "do_sample": do_sample,
                     "temperature": temperature, "top_k": top_k, "top_p": top_p, "num_beams": num_beams,
                     "seed": seed, "prompt": prompt if isinstance(prompt, str) else list(map(dict, prompt))}
