@@ -15,6 +15,8 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 
+from .views.mixin import HTMLView
+
 if TYPE_CHECKING:  # pragma: no cover
     from .scope import Scope
 
@@ -31,13 +33,16 @@ class RunFileError(ValueError):
 
 
 @dataclass(eq=False)
-class Run:
+class Run(HTMLView):
     """Tokens of one sequence (input then output) and the captures of one forward pass.
 
     Positions index the whole sequence: ``0 .. n_input-1`` are the input tokens, the rest
     were generated. ``activations[l, n, p]`` is neuron ``n`` of captured layer
     ``activation_layers[l]`` *at position p*, i.e. the model's response to token ``p``.
     The token that position ``p`` *produced* is ``p + 1``; see :meth:`token_activations`.
+
+    A run shows itself (notebook ``_repr_html_``, :meth:`to_html`) as the ``candidates``
+    explorable: the text, and for each generated token the top-k alternatives on hover.
     """
 
     token_ids: np.ndarray                      # (positions,) int64
@@ -108,6 +113,25 @@ class Run:
         """``[{token, token_id, type, position}]``: the token list every view starts from."""
         return [{"token": t, "token_id": int(i), "type": ty, "position": p}
                 for p, (t, i, ty) in enumerate(zip(self.tokens, self.token_ids, self.token_types))]
+
+    def _view_data(self) -> dict[str, Any]:
+        """The ``candidates`` explorable: the text, and per generated (or masked) token the top-k alternatives.
+
+        A run without candidates (text analysed by a causal LM) shows the plain text with
+        no steps, and its caption says why.
+        """
+        steps = [{"position": c["position"], "chosen": {k: c[k] for k in ("token", "token_id", "prob")},
+                  "top": c["top"]} for c in self.candidates]
+        if steps:
+            what = "generated token" if all(s["position"] >= self.n_input for s in steps) else "mask token"
+            caption = (f"Hover a {what} to see the model's top {len(steps[0]['top'])} candidates "
+                       "(softmax at temperature 1 from the teacher-forced pass).")
+        else:
+            caption = ("No candidates were captured: this text was analysed, not generated "
+                       "(generate() records the alternatives at each step).")
+        title = f"{self.model_name or 'lmscope run'}: {self.n_input} input, {self.n_output} generated tokens"
+        return {"kind": "candidates", "tokens": self.token_table(), "steps": steps, "title": title,
+                "caption": caption}
 
     # ------------------------------------------------------------------ activations
     def source_positions(self, mode: ActivationMode = "seed") -> np.ndarray:
