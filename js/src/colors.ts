@@ -107,6 +107,26 @@ export function textColorOn(c: RGB): string {
 }
 
 /**
+ * The q-th percentile (0..100) of the positive entries of a matrix, interpolated
+ * linearly between order statistics exactly as numpy.percentile does by default;
+ * 1 when no entry is positive. Heatmaps top their colour scale here (q = 99), as
+ * lmscope's matplotlib figures do, so a few outsized values do not wash out the rest.
+ */
+export function positivePercentile(rows: readonly (readonly number[])[], q: number): number {
+  let count = 0;
+  for (const row of rows) for (const v of row) if (v > 0) count++;
+  if (count === 0) return 1;
+  const sorted = new Float64Array(count);
+  let i = 0;
+  for (const row of rows) for (const v of row) if (v > 0) sorted[i++] = v;
+  sorted.sort();
+  const at = (Math.min(Math.max(q, 0), 100) / 100) * (count - 1);
+  const lo = Math.floor(at);
+  const hi = Math.min(lo + 1, count - 1);
+  return sorted[lo] + (sorted[hi] - sorted[lo]) * (at - lo);
+}
+
+/**
  * Position of a rank on a log scale: 1 for rank 1, 0 for ranks >= maxRank.
  * Ranks are 1-based; maxRank below 2 is treated as 2.
  */

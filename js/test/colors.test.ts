@@ -5,6 +5,7 @@ import {
   categorical,
   clamp01,
   logRankScale,
+  positivePercentile,
   relativeLuminance,
   rgbString,
   rgbaString,
@@ -78,5 +79,29 @@ describe("logRankScale", () => {
   it("copes with degenerate maxima", () => {
     expect(logRankScale(1, 1)).toBe(1);
     expect(logRankScale(2, 1)).toBe(0);
+  });
+});
+
+describe("positivePercentile", () => {
+  // Expected values from numpy.percentile(values[values > 0], q).
+  const m = [
+    [3, -1, 0.5, 7],
+    [2, 0, 100, 1],
+  ];
+  it("matches numpy's linear interpolation over the positive entries", () => {
+    expect(positivePercentile(m, 99)).toBeCloseTo(95.35, 10);
+    expect(positivePercentile(m, 50)).toBeCloseTo(2.5, 12);
+    expect(positivePercentile(m, 0)).toBe(0.5);
+    expect(positivePercentile(m, 100)).toBe(100);
+    const ramp = Array.from({ length: 10 }, (_, r) => Array.from({ length: 20 }, (_, c) => r * 20 + c + 1));
+    expect(positivePercentile(ramp, 99)).toBeCloseTo(198.01, 10);
+  });
+  it("sorts numerically, not as strings", () => {
+    expect(positivePercentile([[10, 9, 100, 2]], 0)).toBe(2);
+    expect(positivePercentile([[10, 9, 100, 2]], 100)).toBe(100);
+  });
+  it("is 1 when nothing is positive", () => {
+    expect(positivePercentile([[0, -2], [-0.5, 0]], 99)).toBe(1);
+    expect(positivePercentile([], 99)).toBe(1);
   });
 });

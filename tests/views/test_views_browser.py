@@ -6,6 +6,7 @@ from __future__ import annotations
 import math
 import time
 
+import numpy as np
 import pytest
 import views_data as vd
 from matplotlib import colormaps
@@ -195,16 +196,39 @@ def test_lens_cells_show_ranks_and_hover_shows_top_predictions(browse, tmp_path)
     assert not tip.is_visible()
 
 
+BLUES = ["#f7fbff", "#deebf7", "#c6dbef", "#9ecae1", "#6baed6", "#4292c6", "#2171b5", "#08519c", "#08306b"]
+
+
+def blues(t: float) -> tuple[int, int, int]:
+    """The heatmap's colour at t in [0, 1] (JS: linear through the stops, Math.round)."""
+    stops = [tuple(int(h[i:i + 2], 16) for i in (1, 3, 5)) for h in BLUES]
+    x = min(max(t, 0.0), 1.0) * (len(stops) - 1)
+    i = min(math.floor(x), len(stops) - 2)
+    f = x - i
+    return tuple(math.floor(a + (b - a) * f + 0.5) for a, b in zip(stops[i], stops[i + 1]))
+
+
 def test_activations_heatmap_colours_only_positive_values(browse, tmp_path):
-    data = validate_view(vd.activations(rows=60))
+    raw = vd.activations(rows=60)
+    raw["values"][7, 2] = 40.0  # one outsized activation must not wash out the rest
+    data = validate_view(raw)
     browse.open(save_html(data, tmp_path / "acts.html", title="acts"))
     page = browse.page
     canvas = page.locator(".lms-heat-canvas")
     assert canvas.get_attribute("data-rows") == "60" and canvas.get_attribute("data-cols") == "10"
-    alpha = canvas.evaluate("c => Array.from(c.getContext('2d').getImageData(0, 0, c.width, c.height).data)"
-                            ".filter((_, i) => i % 4 === 3)")
+    pixels = canvas.evaluate("c => Array.from(c.getContext('2d').getImageData(0, 0, c.width, c.height).data)")
     values = [v for row in data["values"] for v in row]
-    assert [a == 255 for a in alpha] == [v > 0 for v in values]
+    assert [a == 255 for a in pixels[3::4]] == [v > 0 for v in values]
+    # The scale tops out at the 99th percentile of the positive values, as the matplotlib figure does.
+    positive = np.array([v for v in values if v > 0])
+    top = float(np.percentile(positive, 99))
+    assert float(canvas.get_attribute("data-top")) == pytest.approx(top, rel=1e-9)
+    assert top < 10 < 40.0
+    for k, v in enumerate(values):
+        if v > 0:
+            assert tuple(pixels[4 * k: 4 * k + 3]) == blues(0.08 + 0.92 * min(v / top, 1.0)), f"cell {k} ({v})"
+    median = float(np.median(positive))
+    assert blues(0.08 + 0.92 * median / top) != blues(0.08 + 0.92 * median / 40.0)  # visibly darker than max-scaled
     n_clusters = len(set(data["clusters"]))
     assert page.locator(".lms-cluster-block").count() == n_clusters
     assert page.locator(".lms-cluster-line").count() == n_clusters - 1

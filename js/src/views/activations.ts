@@ -3,13 +3,16 @@
  *
  * Drawn as one pixel per cell into a canvas that CSS scales up without
  * smoothing, so thousands of neurons over hundreds of tokens stay cheap. Only
- * positive values are coloured (darker = stronger). With clusters, a colour
+ * positive values are coloured (darker = stronger); the scale tops out at the
+ * 99th percentile of the positive values (as lmscope's matplotlib heatmap does),
+ * larger values show at full colour. The canvas carries data-top (that value).
+ * With clusters, a colour
  * strip on the left labels each cluster and lines mark the boundaries.
  * Hovering shows neuron, token and value. The canvas carries data-rows and
  * data-cols; boundaries are .lms-cluster-line elements.
  */
 
-import { BLUES, categorical, rgbString, sequential } from "../colors";
+import { BLUES, categorical, positivePercentile, rgbString, sequential } from "../colors";
 import { createTooltip, el, frame, hint, tokenChip } from "../dom";
 import { displayToken, tokenTitle } from "../tokens";
 import { formatNumber } from "../format";
@@ -24,8 +27,7 @@ export function renderActivations(root: HTMLElement, data: ActivationsData): voi
   const cw = Math.max(2, Math.min(18, Math.floor(4000 / Math.max(cols, 1))));
   const rh = Math.max(1, Math.min(12, Math.floor(600 / Math.max(rows, 1))));
 
-  let max = 0;
-  for (const row of values) for (const v of row) if (v > max) max = v;
+  const top = positivePercentile(values, 99);
 
   const wrap = el("div", "lms-scroll");
   const grid = el("div", "lms-heat");
@@ -74,6 +76,7 @@ export function renderActivations(root: HTMLElement, data: ActivationsData): voi
   canvas.style.height = rows * rh + "px";
   canvas.setAttribute("data-rows", String(rows));
   canvas.setAttribute("data-cols", String(cols));
+  canvas.setAttribute("data-top", String(top));
   canvas.setAttribute("role", "img");
   canvas.setAttribute("aria-label", "Activations of " + rows + " neurons over " + cols + " tokens");
   plot.appendChild(canvas);
@@ -88,7 +91,7 @@ export function renderActivations(root: HTMLElement, data: ActivationsData): voi
       for (let c = 0; c < cols; c++) {
         const v = vr[c];
         if (!(v > 0)) continue; // transparent
-        const rgb = sequential(BLUES, 0.08 + (0.92 * v) / max);
+        const rgb = sequential(BLUES, 0.08 + 0.92 * Math.min(v / top, 1));
         const o = (r * cols + c) * 4;
         px[o] = rgb[0];
         px[o + 1] = rgb[1];
@@ -107,7 +110,7 @@ export function renderActivations(root: HTMLElement, data: ActivationsData): voi
       plot.appendChild(line);
     }
   }
-  hint(body, "Each row is a neuron, each column a token; only positive activations are coloured. Hover for values.");
+  hint(body, "Each row is a neuron, each column a token; only positive activations are coloured (full colour from the 99th percentile up). Hover for values.");
 
   const tip = createTooltip(root);
   const cursor = el("div", "lms-heat-cursor");

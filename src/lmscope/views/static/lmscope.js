@@ -531,6 +531,19 @@
     const l = relativeLuminance(c);
     return 1.05 / (l + 0.05) > (l + 0.05) / 0.0556 ? "#fff" : "#111";
   }
+  function positivePercentile(rows, q) {
+    let count = 0;
+    for (const row of rows) for (const v of row) if (v > 0) count++;
+    if (count === 0) return 1;
+    const sorted = new Float64Array(count);
+    let i = 0;
+    for (const row of rows) for (const v of row) if (v > 0) sorted[i++] = v;
+    sorted.sort();
+    const at = Math.min(Math.max(q, 0), 100) / 100 * (count - 1);
+    const lo = Math.floor(at);
+    const hi = Math.min(lo + 1, count - 1);
+    return sorted[lo] + (sorted[hi] - sorted[lo]) * (at - lo);
+  }
   function logRankScale(rank, maxRank) {
     const m = Math.max(maxRank, 2);
     if (!(rank > 1)) return 1;
@@ -582,8 +595,7 @@
     const cols = tokens.length;
     const cw = Math.max(2, Math.min(18, Math.floor(4e3 / Math.max(cols, 1))));
     const rh = Math.max(1, Math.min(12, Math.floor(600 / Math.max(rows, 1))));
-    let max = 0;
-    for (const row2 of values) for (const v of row2) if (v > max) max = v;
+    const top = positivePercentile(values, 99);
     const wrap = el("div", "lms-scroll");
     const grid = el("div", "lms-heat");
     wrap.appendChild(grid);
@@ -627,6 +639,7 @@
     canvas.style.height = rows * rh + "px";
     canvas.setAttribute("data-rows", String(rows));
     canvas.setAttribute("data-cols", String(cols));
+    canvas.setAttribute("data-top", String(top));
     canvas.setAttribute("role", "img");
     canvas.setAttribute("aria-label", "Activations of " + rows + " neurons over " + cols + " tokens");
     plot.appendChild(canvas);
@@ -640,7 +653,7 @@
         for (let c = 0; c < cols; c++) {
           const v = vr[c];
           if (!(v > 0)) continue;
-          const rgb = sequential(BLUES, 0.08 + 0.92 * v / max);
+          const rgb = sequential(BLUES, 0.08 + 0.92 * Math.min(v / top, 1));
           const o = (r * cols + c) * 4;
           px[o] = rgb[0];
           px[o + 1] = rgb[1];
@@ -658,7 +671,7 @@
         plot.appendChild(line);
       }
     }
-    hint(body, "Each row is a neuron, each column a token; only positive activations are coloured. Hover for values.");
+    hint(body, "Each row is a neuron, each column a token; only positive activations are coloured (full colour from the 99th percentile up). Hover for values.");
     const tip = createTooltip(root);
     const cursor = el("div", "lms-heat-cursor");
     cursor.hidden = true;
