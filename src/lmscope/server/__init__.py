@@ -1,0 +1,77 @@
+"""The local web explorer: ``lmscope serve``, or from Python ``create_app(scope)`` / :func:`serve`.
+
+>>> from lmscope.server import create_app, running
+>>> app = create_app(lmscope.load())                  # doctest: +SKIP
+>>> with running(app) as url:                          # a free loopback port, in a thread
+...     print(url)                                     # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import contextlib
+import socket
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from typing import TYPE_CHECKING
+
+from .app import LOOPBACK_HOSTS, Limits, create_app
+
+if TYPE_CHECKING:  # pragma: no cover
+    from fastapi import FastAPI
+
+    from ..scope import Scope
+
+__all__ = ["Limits", "create_app", "is_loopback", "running", "serve"]
+
+
+def is_loopback(host: str) -> bool:
+    """Whether ``host`` only accepts connections from this machine."""
+    return host.strip("[]").lower() in ("localhost", "::1") or host.startswith("127.")
+
+
+def public_warning(host: str) -> str:
+    """The warning printed when the explorer listens beyond this machine."""
+    return (f"warning: serving on {host}, which other machines can reach. The explorer has no authentication: "
+            "anyone who can connect can run the model. Use --host 127.0.0.1 unless you mean it.")
+
+
+def serve(scope: Scope, *, host: str = "127.0.0.1", port: int = 8000, limits: Limits | None = None,
+          log_level: str = "info") -> None:
+    """Run the explorer over ``scope`` with uvicorn until interrupted; warns when ``host`` is not loopback."""
+    import uvicorn
+
+    loopback = is_loopback(host)
+    if not loopback:
+        print(public_warning(host), file=sys.stderr)
+    app = create_app(scope, limits=limits, allowed_hosts=LOOPBACK_HOSTS if loopback else None)
+    uvicorn.run(app, host=host, port=port, log_level=log_level, timeout_graceful_shutdown=5)
+
+
+@contextlib.contextmanager
+def running(app: FastAPI, *, host: str = "127.0.0.1", port: int = 0, log_level: str = "warning",
+            timeout: float = 30.0) -> Iterator[str]:
+    """Serve ``app`` with uvicorn in a background thread (``port=0``: a free port); yields its base URL."""
+    import uvicorn
+
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind((host, port))
+    bound = sock.getsockname()[1]
+    server = uvicorn.Server(uvicorn.Config(app, log_level=log_level, lifespan="on"))
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, name="lmscope-uvicorn", daemon=True)
+    thread.start()
+    deadline = time.monotonic() + timeout
+    while not server.started:
+        if not thread.is_alive() or time.monotonic() > deadline:
+            sock.close()
+            raise RuntimeError(f"the explorer did not start on {host}:{bound}")
+        time.sleep(0.01)
+    try:
+        yield f"http://{host if family == socket.AF_INET else f'[{host}]'}:{bound}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout)
+        sock.close()
