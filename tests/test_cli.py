@@ -1,0 +1,270 @@
+"""The ``lmscope`` command line: every command through ``main([...])`` on a tiny model saved to a
+folder (loaded offline the way a user's own model is), plus the installed console script."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import lmscope
+from lmscope.cli import main
+from lmscope.testing import tiny_model
+
+OFFLINE = {"HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}
+
+
+@pytest.fixture(scope="module")
+def model_dir(tmp_path_factory) -> str:
+    """A tiny Llama and its tokenizer written with save_pretrained: what `--model PATH` reads."""
+    folder = tmp_path_factory.mktemp("tiny-llama")
+    model, tokenizer = tiny_model("llama")
+    model.save_pretrained(folder)
+    tokenizer.save_pretrained(folder)
+    return str(folder)
+
+
+@pytest.fixture(autouse=True)
+def offline(monkeypatch):
+    for key, value in OFFLINE.items():
+        monkeypatch.setenv(key, value)
+
+
+def run_cli(capsys, *argv: str) -> tuple[int, str, str]:
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+# ---------------------------------------------------------------------------- explain / analyze
+def test_explain_writes_report_and_json_matching_the_library(model_dir, tmp_path, capsys):
+    html, data = tmp_path / "report.html", tmp_path / "out.json"
+    code, out, err = run_cli(capsys, "explain", "1, 2, 3,", "--model", model_dir, "-n", "5", "--factors", "2",
+                             "--lens", "--out", str(html), "--json", str(data), "--quiet")
+    assert code == 0, err
+    assert err == ""                                   # --quiet: no progress
+    result = json.loads(data.read_text())
+    assert [v["kind"] for v in result["views"]] == ["candidates", "saliency", "factors", "lens"]
+
+    # Same model through the library: same tokens, same saliency.
+    scope = lmscope.load(model_dir)
+    run = scope.generate("1, 2, 3,", max_new_tokens=5)
+    assert [t["token_id"] for t in result["tokens"]] == run.token_ids.tolist()
+    assert out == run.output_text + "\n"
+    assert result["output_text"] == run.output_text
+    expected = run.saliency("grad_x_input").matrix
+    assert np.allclose(result["results"]["saliency"]["attributions"][-1], expected[-1][: len(
+        result["results"]["saliency"]["attributions"][-1])], atol=1e-5)
+    assert result["results"]["lens"]["kind"] == "lens"
+
+    page = html.read_text()
+    assert page.startswith("<!DOCTYPE html>")
+    for kind in ("candidates", "saliency", "factors", "lens"):
+        assert f'data-kind="{kind}"' in page
+    assert "http://" not in page.split("<script>", 1)[0] and "src=" not in page   # nothing fetched
+
+
+def test_progress_and_streamed_tokens_go_to_stderr(model_dir, tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    code, out, err = run_cli(capsys, "explain", "1, 2, 3,", "--model", model_dir, "-n", "3", "--saliency", "none")
+    assert code == 0, err
+    assert (tmp_path / "lmscope-report.html").exists()           # the default report
+    lines = err.splitlines()
+    assert any("loading" in line for line in lines) and any("generating" in line for line in lines)
+    streamed = next(line for line in lines if line.startswith("lmscope: > "))
+    assert streamed[len("lmscope: > "):] == out.rstrip("\n").replace("\n", "\\n")
+    assert "saliency" not in err
+
+
+def test_json_to_stdout_is_pure_json(model_dir, tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    code, out, err = run_cli(capsys, "explain", "1, 2,", "--model", model_dir, "-n", "2", "--json", "-q")
+    assert code == 0, err
+    data = json.loads(out)
+    assert data["views"][1]["kind"] == "saliency"
+    assert not (tmp_path / "lmscope-report.html").exists()       # --json alone writes no report
+
+
+def test_sampling_with_a_seed_is_reproducible_and_chat_uses_the_template(model_dir, tmp_path, capsys):
+    outs = []
+    for i in range(2):
+        path = tmp_path / f"s{i}.json"
+        code, _, err = run_cli(capsys, "explain", "hello", "--chat", "--model", model_dir, "-n", "6", "--sample",
+                               "--seed", "7", "--saliency", "none", "--json", str(path), "-q")
+        assert code == 0, err
+        outs.append(json.loads(path.read_text()))
+    assert outs[0]["tokens"] == outs[1]["tokens"]
+    assert outs[0]["settings"]["do_sample"] is True and outs[0]["settings"]["seed"] == 7
+    assert outs[0]["settings"]["prompt"] == [{"role": "user", "content": "hello"}]
+    assert outs[0]["text"].startswith("<user>hello\n<assistant>")
+
+
+def test_analyze_reads_a_file_without_generating(model_dir, tmp_path, capsys):
+    text = tmp_path / "text.txt"
+    text.write_text("The quick brown fox jumps over the lazy dog.", encoding="utf-8")
+    out = tmp_path / "a.json"
+    code, _, err = run_cli(capsys, "analyze", str(text), "--model", model_dir, "--json", str(out), "-q")
+    assert code == 0, err
+    data = json.loads(out.read_text())
+    assert data["n_input"] == len(data["tokens"]) and data["output_text"] == ""
+    assert [v["kind"] for v in data["views"]] == ["saliency"]
+    assert data["views"][0]["targets"] == list(range(1, len(data["tokens"])))
+
+
+# ---------------------------------------------------------------------------- corpus
+def test_corpus_reports_top_examples_and_factors(model_dir, tmp_path, capsys):
+    (tmp_path / "a.txt").write_text("1, 2, 3, 4, 5, 6\nThe quick brown fox jumps over the lazy dog.\n")
+    (tmp_path / "b.jsonl").write_text(json.dumps({"text": "William Shakespeare was born in the year 1564."}) + "\n")
+    out, saved = tmp_path / "c.json", tmp_path / "c.npz"
+    code, _, err = run_cli(capsys, "corpus", str(tmp_path / "a.txt"), str(tmp_path / "b.jsonl"), "--split", "lines",
+                           "--model", model_dir, "--layers", "1", "--factors", "2", "--top-examples", "3",
+                           "--neuron", "1:5", "--save", str(saved), "--json", str(out), "-q")
+    assert code == 0, err
+    data = json.loads(out.read_text())
+    assert data["docs"] == 3 and data["layers"] == [1]
+    assert set(data["top_examples"]) == {"neuron 1:5", "factor 0", "factor 1"}
+    assert len(data["factors"]) == 2
+    corpus = lmscope.load_corpus(saved)
+    expected = corpus.top_examples(neuron=(1, 5), k=3)
+    got = data["top_examples"]["neuron 1:5"]
+    assert [row["token"] for row in got] == expected["token"].tolist()
+    assert [row["activation"] for row in got] == pytest.approx(expected["activation"].tolist(), rel=1e-5)
+
+    code, printed, err = run_cli(capsys, "corpus", str(tmp_path / "a.txt"), "--model", model_dir, "--top-examples",
+                                 "-q")
+    assert code == 0, err
+    assert "1 documents" in printed and "top examples of neuron 0:" in printed and "top examples of neuron 1:" in printed
+
+
+# ---------------------------------------------------------------------------- models / demo
+def test_models_lists_what_loads_offline_without_loading(tmp_path, capsys, monkeypatch):
+    cache = tmp_path / "cache"
+    (cache / "models" / "my-model-1234").mkdir(parents=True)
+    (cache / "models" / "my-model-1234" / "config.json").write_text("{}")
+    (cache / "models" / ".converting-x").mkdir()                   # half-written: not listed
+    hub = tmp_path / "hub" / "models--owner--tiny" / "snapshots" / "abc"
+    hub.mkdir(parents=True)
+    (hub / "config.json").write_text("{}")
+    monkeypatch.setenv("LMSCOPE_CACHE", str(cache))
+    import huggingface_hub.constants
+
+    monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_CACHE", str(tmp_path / "hub"))
+
+    def no_loading(*args, **kwargs):
+        raise AssertionError("lmscope models must not load a model")
+
+    import transformers
+
+    monkeypatch.setattr(lmscope, "load", no_loading)
+    monkeypatch.setattr(transformers.AutoModelForCausalLM, "from_pretrained", no_loading)
+
+    code, out, err = run_cli(capsys, "models", "--json")
+    assert code == 0, err
+    found = {entry["name"]: entry for entry in json.loads(out)}
+    assert found["SmolLM2-135M-Instruct"]["kind"] == "default"
+    assert found["my-model-1234"]["path"] == str(cache / "models" / "my-model-1234")
+    assert found["owner/tiny"]["kind"] == "hub cache"
+    assert ".converting-x" not in found
+
+    code, out, _ = run_cli(capsys, "models")
+    assert code == 0 and "* SmolLM2-135M-Instruct" in out and "owner/tiny" in out
+
+
+def test_demo_calls_the_gallery_builder(tmp_path, capsys, monkeypatch):
+    import lmscope.demo
+
+    calls = []
+
+    def fake(scope=None, path="lmscope-gallery.html", *, progress=True):
+        calls.append((scope, path, progress))
+        Path(path).write_text("<html></html>")
+        return Path(path)
+
+    monkeypatch.setattr(lmscope.demo, "build_gallery", fake, raising=False)
+    target = tmp_path / "g.html"
+    code, out, err = run_cli(capsys, "demo", "--out", str(target), "-q")
+    assert code == 0, err
+    assert calls == [(None, str(target), False)] and out.strip() == str(target)
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("the gallery broke\nsecond line")
+
+    monkeypatch.setattr(lmscope.demo, "build_gallery", broken, raising=False)
+    code, _, err = run_cli(capsys, "demo", "--out", str(target))
+    assert code == 1 and err.strip().splitlines()[-1] == "lmscope: error: the gallery broke"
+
+
+def test_serve_loads_the_model_and_passes_the_limits(model_dir, capsys, monkeypatch):
+    import lmscope.server
+
+    seen = {}
+    monkeypatch.setattr(lmscope.server, "serve", lambda scope, **kw: seen.update(kw, scope=scope))
+    code, _, err = run_cli(capsys, "serve", "--model", model_dir, "--port", "8123", "--max-new-tokens", "7")
+    assert code == 0, err
+    assert seen["host"] == "127.0.0.1" and seen["port"] == 8123 and seen["limits"].max_new_tokens == 7
+    assert "http://127.0.0.1:8123/" in err
+
+
+# ---------------------------------------------------------------------------- exit codes
+@pytest.mark.parametrize("argv, message", [
+    ([], "required: COMMAND"),
+    (["frobnicate"], "invalid choice"),
+    (["explain"], "PROMPT"),
+    (["explain", "hi", "--max-new-tokens", "0"], "positive integer"),
+    (["explain", "hi", "--saliency", "magic"], "'magic' is not known"),
+    (["explain", "hi", "--layers", "1"], "add --factors"),
+    (["explain", "hi", "--factors", "2", "--layers", "x"], "layer numbers"),
+    (["explain", "   "], "prompt is empty"),
+    (["explain", "hi", "--seed", "3"], "--seed only matters with --sample"),
+    (["analyze", "/no/such/file.txt"], "no file"),
+    (["corpus", "/no/such/file.txt"], "no file"),
+    (["serve", "--port", "70000"], "port number"),
+])
+def test_usage_errors_exit_2_before_loading(argv, message, capsys, monkeypatch):
+    monkeypatch.setattr(lmscope, "load", lambda *a, **k: pytest.fail("a usage error must not load a model"))
+    code, out, err = run_cli(capsys, *argv)
+    assert code == 2
+    assert message in err and "Traceback" not in err and out == ""
+
+
+def test_failures_exit_1_with_one_line_and_traceback_only_with_debug(model_dir, capsys):
+    code, _, err = run_cli(capsys, "explain", "hi", "--model", "/no/such/model-folder", "-q")
+    assert code == 1
+    assert err.splitlines() == [err.strip()] and err.startswith("lmscope: error: no model folder at")
+
+    code, _, err = run_cli(capsys, "explain", "1, 2, " * 80, "--model", model_dir, "-n", "10", "-q")
+    assert code == 1 and "context of 128" in err and len(err.strip().splitlines()) == 1
+
+    code, _, err = run_cli(capsys, "explain", "hi", "--model", "/no/such/model-folder", "--debug", "-q")
+    assert code == 1 and "Traceback (most recent call last)" in err
+
+
+def test_help_and_version_exit_0(capsys):
+    assert main(["--version"]) == 0
+    assert lmscope.__version__ in capsys.readouterr().out
+    assert main(["explain", "--help"]) == 0
+    assert "--max-new-tokens" in capsys.readouterr().out
+
+
+# ---------------------------------------------------------------------------- the installed script
+def test_console_script_smoke(model_dir, tmp_path):
+    script = shutil.which("lmscope", path=str(Path(sys.executable).parent))
+    assert script, "the lmscope console script is not installed next to this Python (pip install -e .)"
+    env = {**os.environ, **OFFLINE}
+    done = subprocess.run([script, "explain", "1, 2, 3,", "--model", model_dir, "-n", "3", "--out",
+                           str(tmp_path / "r.html"), "--quiet"], capture_output=True, text=True, env=env,
+                          timeout=300, cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() and done.stderr == ""
+    assert 'data-kind="saliency"' in (tmp_path / "r.html").read_text()
+
+    done = subprocess.run([script, "analyze", str(tmp_path / "missing.txt")], capture_output=True, text=True,
+                          env=env, timeout=300)
+    assert done.returncode == 2 and done.stderr.strip() == "lmscope analyze: error: no file " + repr(
+        str(tmp_path / "missing.txt"))
