@@ -17,6 +17,7 @@ import type { ViewData } from "./types";
 import { validate } from "./validate";
 import { renderActivations } from "./views/activations";
 import { renderCandidates } from "./views/candidates";
+import { renderCombined } from "./views/combined";
 import { renderFactors } from "./views/factors";
 import { renderLens } from "./views/lens";
 import { renderSaliency } from "./views/saliency";
@@ -49,6 +50,9 @@ function render(element: HTMLElement, data: unknown): boolean {
         break;
       case "candidates":
         renderCandidates(element, d);
+        break;
+      case "combined":
+        renderCombined(element, d);
         break;
     }
   } catch (err) {

@@ -76,6 +76,20 @@ export interface CandidatesData extends Common {
   steps: CandidateStep[];
 }
 
-export type ViewData = SaliencyData | FactorsData | LensData | ActivationsData | CandidatesData;
+/** Saliency and factors of one run over the same tokens: the fields of both, side by side. */
+export interface CombinedData extends Common {
+  kind: "combined";
+  /** As SaliencyData. */
+  targets: number[];
+  attributions: number[][];
+  method?: string;
+  /** As FactorsData. */
+  factors: number[][];
+  dominant: number[];
+  excluded: number[];
+  labels?: string[];
+}
 
-export const KINDS = ["saliency", "factors", "lens", "activations", "candidates"] as const;
+export type ViewData = SaliencyData | FactorsData | LensData | ActivationsData | CandidatesData | CombinedData;
+
+export const KINDS = ["saliency", "factors", "lens", "activations", "candidates", "combined"] as const;

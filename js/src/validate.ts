@@ -293,6 +293,10 @@ export function validate(data: unknown): string[] {
     case "candidates":
       validateCandidates(data, n, e);
       break;
+    case "combined":
+      validateSaliency(data, n, e);
+      if (!e.full) validateFactors(data, n, e);
+      break;
   }
   return e.list;
 }

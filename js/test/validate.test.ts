@@ -74,6 +74,24 @@ const candidates = () => ({
   ],
 });
 
+const combined = () => ({
+  kind: "combined",
+  tokens: toks(4, 2),
+  targets: [2, 3],
+  attributions: [
+    [0.4, 0.6, 0, 0],
+    [0.2, 0.3, 0.5, 0],
+  ],
+  method: "grad_x_input",
+  factors: [
+    [0, 1, 0, 2],
+    [0, 0.5, 1, 0],
+  ],
+  dominant: [-1, 0, 1, 0],
+  excluded: [0],
+  labels: ["commas", "digits"],
+});
+
 describe("validate accepts the contracts", () => {
   it.each([
     ["saliency", saliency],
@@ -81,6 +99,7 @@ describe("validate accepts the contracts", () => {
     ["lens", lens],
     ["activations", activations],
     ["candidates", candidates],
+    ["combined", combined],
   ])("%s", (_name, make) => {
     expect(validate(make())).toEqual([]);
   });
@@ -133,6 +152,14 @@ describe("validate rejects bad data with messages naming the field", () => {
     expect(validate({ ...lens(), probs: [[1.5, 0], [0, 0]] })[0]).toMatch(/probs\[0\]\[0\] must be a probability/);
     expect(validate({ ...lens(), layers: ["L0"] }).join()).toMatch(/ranks has 2 rows; expected 1/);
     expect(validate({ ...lens(), top: [[[], []], [[{ token: 1, prob: 0.1 }], []]] })[0]).toMatch(/top\[1\]\[0\]\[0\]/);
+  });
+  it("combined checks the saliency and the factor fields", () => {
+    expect(validate({ ...combined(), targets: [2, 4] })[0]).toMatch(/targets\[1\] must be an integer in \[0, 3\]/);
+    expect(validate({ ...combined(), dominant: [0, 1] })[0]).toMatch(/dominant has 2 entries; expected 4/);
+    expect(validate({ ...combined(), factors: [[0, 1, 0]] }).join()).toMatch(/factors\[0\] has 3 entries; expected 4/);
+    const d: Record<string, unknown> = combined();
+    delete d.attributions;
+    expect(validate(d)[0]).toMatch(/attributions must be an array of rows/);
   });
   it("activations", () => {
     expect(validate({ ...activations(), row_labels: ["a"] })[0]).toMatch(/row_labels has 1 entries; expected 3/);

@@ -17,6 +17,7 @@ GOOD = {
     "lens": vd.lens,
     "activations": vd.activations,
     "candidates": vd.candidates,
+    "combined": vd.combined,
 }
 
 
@@ -45,7 +46,7 @@ def messages(data) -> str:
 
 def test_not_a_view():
     assert "view data must be a dict" in messages([1, 2])
-    assert "kind must be one of saliency, factors, lens, activations, candidates; got 'gallery'" in messages(
+    assert "kind must be one of saliency, factors, lens, activations, candidates, combined; got 'gallery'" in messages(
         {"kind": "gallery"})
 
 
@@ -127,3 +128,21 @@ def test_problems_are_bounded_and_listed_one_per_line():
     with pytest.raises(ViewDataError) as err:
         validate_view(many)
     assert len(err.value.problems) == 12
+
+
+def test_combined_checks_the_fields_of_both_kinds():
+    d = vd.combined()
+    n = len(d["tokens"])
+    d["attributions"] = d["attributions"][:-1]
+    d["dominant"] = d["dominant"] + [0]
+    d["labels"] = ["only one"]
+    msg = messages(d)
+    assert f"attributions has {len(d['targets']) - 1} rows; expected {len(d['targets'])}" in msg
+    assert f"dominant has {n + 1} entries; expected {n}" in msg
+    assert "labels has 1 entries; expected 3" in msg
+    d = vd.combined()
+    del d["factors"]
+    assert "factors must be a list of rows" in messages(d)
+    d = vd.combined()
+    d["targets"][0] = n
+    assert f"targets[0] must be an integer in [0, {n - 1}], got {n}" in messages(d)

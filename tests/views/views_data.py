@@ -117,3 +117,18 @@ def candidates(k: int = 5) -> dict:
     steps[-1]["chosen"] = {"token": strings[-1], "token_id": 9, "prob": 0.01}
     return {"kind": "candidates", "tokens": token_table(strings, 6), "steps": steps,
             "title": "Candidates at each step"}
+
+
+def combined(n_factors: int = 3, seed: int = 3) -> dict:
+    """Saliency and factors of the counting sequence in one view (fields of both kinds side by side)."""
+    fac = counting_factors(n_factors)
+    n = len(fac["tokens"])
+    rng = np.random.default_rng(seed)
+    targets = [p for p in range(n) if fac["tokens"][p]["type"] == "output"]
+    attributions = np.zeros((len(targets), n))
+    for r, t in enumerate(targets):
+        row = rng.random(t) ** 2
+        attributions[r, :t] = row / row.sum()
+    return {"kind": "combined", "tokens": fac["tokens"], "targets": targets, "attributions": attributions,
+            "method": "grad_x_input", "factors": fac["factors"], "dominant": fac["dominant"],
+            "excluded": fac["excluded"], "labels": fac["labels"], "title": "Saliency and factors"}

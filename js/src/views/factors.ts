@@ -16,6 +16,7 @@
 import { categorical, rgbaString } from "../colors";
 import { closestIn, el, frame, hint, renderTokens, svgEl } from "../dom";
 import { formatNumber } from "../format";
+import { excludedMask, factorScales, sparkX, sparkline } from "../spark";
 import type { FactorsData } from "../types";
 
 export interface FactorsHandle {
@@ -36,24 +37,8 @@ export function renderFactors(root: HTMLElement, data: FactorsData): FactorsHand
   const n = tokens.length;
   const k = factors.length;
 
-  const excluded = new Uint8Array(n);
-  for (const p of data.excluded) excluded[p] = 1;
-  for (let i = 0; i < n; i++) if (dominant[i] < 0) excluded[i] = 1;
-
-  // Per-factor scale: largest positive value and largest |value| over included positions.
-  const maxPos = new Float64Array(k);
-  const maxAbs = new Float64Array(k);
-  const minVal = new Float64Array(k);
-  for (let f = 0; f < k; f++) {
-    const row = factors[f];
-    for (let i = 0; i < n; i++) {
-      if (excluded[i]) continue;
-      const v = row[i];
-      if (v > maxPos[f]) maxPos[f] = v;
-      if (Math.abs(v) > maxAbs[f]) maxAbs[f] = Math.abs(v);
-      if (v < minVal[f]) minVal[f] = v;
-    }
-  }
+  const excluded = excludedMask(n, data.excluded, dominant);
+  const { maxPos, maxAbs } = factorScales(factors, excluded);
   let firstOutput = n;
   for (let i = 0; i < n; i++) {
     if (tokens[i].type === "output") {
@@ -71,7 +56,7 @@ export function renderFactors(root: HTMLElement, data: FactorsData): FactorsHand
 
   // Sparklines.
   const h = sparkHeight(k);
-  const x = (i: number): number => (n > 1 ? (i / (n - 1)) * SPARK_W : SPARK_W / 2);
+  const x = (i: number): number => sparkX(i, n, SPARK_W);
   const sparkRows: HTMLElement[] = [];
   const markers: SVGLineElement[] = [];
   for (let f = 0; f < k; f++) {
@@ -90,40 +75,13 @@ export function renderFactors(root: HTMLElement, data: FactorsData): FactorsHand
         svgEl("rect", { class: "lms-spark-out", x: x(firstOutput), y: 0, width: SPARK_W - x(firstOutput), height: h }),
       );
     }
-    const lo = Math.min(0, minVal[f]);
-    const span = maxPos[f] - lo || 1;
-    const y = (v: number): number => h - 2 - ((v - lo) / span) * (h - 4);
-    if (lo < 0) svg.appendChild(svgEl("line", { class: "lms-spark-zero", x1: 0, x2: SPARK_W, y1: y(0), y2: y(0) }));
-    // Line path, broken at excluded positions; area under it closed to the zero line.
-    let line = "";
-    let area = "";
-    let runStart = -1;
-    let prev = -1;
-    const closeRun = (): void => {
-      if (runStart >= 0) area += "L" + x(prev).toFixed(1) + " " + y(0).toFixed(1) + "Z";
-      runStart = -1;
-    };
-    for (let i = 0; i < n; i++) {
-      if (excluded[i]) {
-        closeRun();
-        continue;
-      }
-      const px = x(i).toFixed(1);
-      const py = y(factors[f][i]).toFixed(1);
-      if (runStart < 0) {
-        runStart = i;
-        line += "M" + px + " " + py;
-        area += "M" + px + " " + y(0).toFixed(1) + "L" + px + " " + py;
-      } else {
-        line += "L" + px + " " + py;
-        area += "L" + px + " " + py;
-      }
-      prev = i;
+    const path = sparkline(factors[f], excluded, SPARK_W, h);
+    if (path.zero !== null) {
+      svg.appendChild(svgEl("line", { class: "lms-spark-zero", x1: 0, x2: SPARK_W, y1: path.zero, y2: path.zero }));
     }
-    closeRun();
     const colour = categorical(f);
-    svg.appendChild(svgEl("path", { class: "lms-spark-area", d: area, fill: rgbaString(colour, 0.35) }));
-    svg.appendChild(svgEl("path", { class: "lms-spark-line", d: line, stroke: rgbaString(colour, 1) }));
+    svg.appendChild(svgEl("path", { class: "lms-spark-area", d: path.area, fill: rgbaString(colour, 0.35) }));
+    svg.appendChild(svgEl("path", { class: "lms-spark-line", d: path.line, stroke: rgbaString(colour, 1) }));
     const marker = svgEl("line", { class: "lms-spark-marker", x1: 0, x2: 0, y1: 0, y2: h, visibility: "hidden" });
     svg.appendChild(marker);
     markers.push(marker);

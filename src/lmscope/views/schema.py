@@ -13,6 +13,9 @@ Every view is one JSON object with a ``kind`` and the token list common to all v
 - ``activations``: ``values`` (rows x n_tokens), ``row_labels``, optional ``clusters``
   (one per row, each cluster's rows contiguous).
 - ``candidates``: ``steps: [{position, chosen: {token, token_id, prob}, top: [...]}]``.
+- ``combined``: saliency and factors over the same tokens, their fields side by side:
+  ``targets``, ``attributions``, optional ``method`` (as ``saliency``) and ``factors``,
+  ``dominant``, ``excluded``, optional ``labels`` (as ``factors``).
 
 Any view may carry ``title`` and ``caption``. The same rules are checked in the browser
 (``js/src/validate.ts``), so a view that passes here renders there.
@@ -24,7 +27,7 @@ import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-KINDS: tuple[str, ...] = ("saliency", "factors", "lens", "activations", "candidates")
+KINDS: tuple[str, ...] = ("saliency", "factors", "lens", "activations", "candidates", "combined")
 """The view kinds the bundle can render."""
 
 MAX_ERRORS = 12
@@ -290,12 +293,19 @@ def _candidates(d: Mapping[str, Any], n: int, c: _Checker) -> None:
             _candidate(x, f"steps[{i}].top[{j}]", c)
 
 
+def _combined(d: Mapping[str, Any], n: int, c: _Checker) -> None:
+    _saliency(d, n, c)
+    if not c.full:
+        _factors(d, n, c)
+
+
 _KIND_CHECKS = {
     "saliency": _saliency,
     "factors": _factors,
     "lens": _lens,
     "activations": _activations,
     "candidates": _candidates,
+    "combined": _combined,
 }
 
 

@@ -153,7 +153,7 @@
   }
 
   // src/types.ts
-  var KINDS = ["saliency", "factors", "lens", "activations", "candidates"];
+  var KINDS = ["saliency", "factors", "lens", "activations", "candidates", "combined"];
 
   // src/validate.ts
   var MAX_ERRORS = 12;
@@ -421,6 +421,10 @@
         break;
       case "candidates":
         validateCandidates(data, n, e);
+        break;
+      case "combined":
+        validateSaliency(data, n, e);
+        if (!e.full) validateFactors(data, n, e);
         break;
     }
     return e.list;
@@ -804,9 +808,325 @@
     select(0);
   }
 
+  // src/spark.ts
+  function factorScales(factors, excluded) {
+    const k = factors.length;
+    const maxPos = new Float64Array(k);
+    const maxAbs = new Float64Array(k);
+    const minVal = new Float64Array(k);
+    for (let f = 0; f < k; f++) {
+      const row = factors[f];
+      for (let i = 0; i < row.length; i++) {
+        if (excluded[i]) continue;
+        const v = row[i];
+        if (v > maxPos[f]) maxPos[f] = v;
+        if (Math.abs(v) > maxAbs[f]) maxAbs[f] = Math.abs(v);
+        if (v < minVal[f]) minVal[f] = v;
+      }
+    }
+    return { maxPos, maxAbs, minVal };
+  }
+  function excludedMask(n, excluded, dominant) {
+    const mask = new Uint8Array(n);
+    for (const p of excluded) if (p >= 0 && p < n) mask[p] = 1;
+    for (let i = 0; i < n; i++) if (dominant[i] < 0) mask[i] = 1;
+    return mask;
+  }
+  function sparkX(i, n, width) {
+    return n > 1 ? i / (n - 1) * width : width / 2;
+  }
+  function sparkline(row, excluded, width, height) {
+    const n = row.length;
+    let maxPos = 0;
+    let minVal = 0;
+    for (let i = 0; i < n; i++) {
+      if (excluded[i]) continue;
+      if (row[i] > maxPos) maxPos = row[i];
+      if (row[i] < minVal) minVal = row[i];
+    }
+    const lo = minVal;
+    const span = maxPos - lo || 1;
+    const y = (v) => height - 2 - (v - lo) / span * (height - 4);
+    const y0 = y(0).toFixed(1);
+    let line = "";
+    let area = "";
+    let inRun = false;
+    let prev = -1;
+    for (let i = 0; i <= n; i++) {
+      if (i === n || excluded[i]) {
+        if (inRun) area += "L" + sparkX(prev, n, width).toFixed(1) + " " + y0 + "Z";
+        inRun = false;
+        continue;
+      }
+      const px = sparkX(i, n, width).toFixed(1);
+      const py = y(row[i]).toFixed(1);
+      if (!inRun) {
+        line += "M" + px + " " + py;
+        area += "M" + px + " " + y0 + "L" + px + " " + py;
+        inRun = true;
+      } else {
+        line += "L" + px + " " + py;
+        area += "L" + px + " " + py;
+      }
+      prev = i;
+    }
+    return { line, area, zero: lo < 0 ? y(0) : null };
+  }
+
+  // src/views/combined.ts
+  var LEGEND_W = 120;
+  var LEGEND_H = 18;
+  var MINI_H = 10;
+  var NEG = [110, 110, 110];
+  var FAINT = 0.3;
+  var HIDDEN = 0.08;
+  function miniBars(factors, i, scales, dominant, shown, excluded) {
+    if (excluded) return [];
+    const bars = [];
+    for (let f = 0; f < factors.length; f++) {
+      const v = factors[f][i];
+      const m = scales.maxAbs[f];
+      const height = m > 0 ? Math.min(Math.abs(v) / m, 1) : 0;
+      const strong = shown >= 0 ? f === shown : f === dominant;
+      bars.push({ height, colour: v < 0 ? NEG : categorical(f), alpha: strong ? 1 : shown >= 0 ? HIDDEN : FAINT });
+    }
+    return bars;
+  }
+  function rowMax(row, target) {
+    let max = 0;
+    for (let i = 0; i < target && i < row.length; i++) if (row[i] > max) max = row[i];
+    return max;
+  }
+  function saliencyTint(v, max) {
+    return viridis(max > 0 ? v / max : 0);
+  }
+  function renderCombined(root, data) {
+    const body = frame(root, "combined", data);
+    const { tokens, targets, attributions, factors, dominant } = data;
+    const n = tokens.length;
+    const k = factors.length;
+    const excluded = excludedMask(n, data.excluded, dominant);
+    const scales = factorScales(factors, excluded);
+    const labelOf = (f) => data.labels && data.labels[f] ? data.labels[f] : "Factor " + (f + 1);
+    const legend = el("div", "lms-sparks lms-combined-legend");
+    body.appendChild(legend);
+    let firstOutput = n;
+    for (let i = 0; i < n; i++) {
+      if (tokens[i].type === "output") {
+        firstOutput = i;
+        break;
+      }
+    }
+    const sparkRows = [];
+    const markers = [];
+    for (let f = 0; f < k; f++) {
+      const row = el("div", "lms-spark");
+      row.setAttribute("data-factor", String(f));
+      row.tabIndex = 0;
+      row.setAttribute("role", "button");
+      row.setAttribute("aria-label", labelOf(f));
+      const sw = el("span", "lms-swatch");
+      sw.style.backgroundColor = rgbString(categorical(f));
+      const svg = svgEl("svg", {
+        width: LEGEND_W,
+        height: LEGEND_H,
+        viewBox: "0 0 " + LEGEND_W + " " + LEGEND_H,
+        "aria-hidden": "true"
+      });
+      if (firstOutput < n) {
+        const x0 = sparkX(firstOutput, n, LEGEND_W);
+        svg.appendChild(svgEl("rect", { class: "lms-spark-out", x: x0, y: 0, width: LEGEND_W - x0, height: LEGEND_H }));
+      }
+      const path = sparkline(factors[f], excluded, LEGEND_W, LEGEND_H);
+      if (path.zero !== null) {
+        svg.appendChild(svgEl("line", { class: "lms-spark-zero", x1: 0, x2: LEGEND_W, y1: path.zero, y2: path.zero }));
+      }
+      svg.appendChild(svgEl("path", { class: "lms-spark-area", d: path.area, fill: rgbaString(categorical(f), 0.35) }));
+      svg.appendChild(svgEl("path", { class: "lms-spark-line", d: path.line, stroke: rgbString(categorical(f)) }));
+      const marker = svgEl("line", { class: "lms-spark-marker", x1: 0, x2: 0, y1: 0, y2: LEGEND_H, visibility: "hidden" });
+      svg.appendChild(marker);
+      markers.push(marker);
+      row.append(sw, el("span", "lms-spark-label", labelOf(f)), svg);
+      legend.appendChild(row);
+      sparkRows.push(row);
+    }
+    const text = el("div", "lms-text lms-combined-text");
+    body.appendChild(text);
+    const { spans } = renderTokens(text, tokens, true);
+    const texts = new Array(n);
+    const bars = new Array(n);
+    for (let i = 0; i < n; i++) {
+      const span = spans[i];
+      texts[i] = span.firstChild;
+      const val = span.lastChild;
+      val.className = "lms-mini";
+      val.style.height = MINI_H + "px";
+      const row = [];
+      if (!excluded[i]) {
+        for (let f = 0; f < k; f++) {
+          const b = el("i", "lms-mini-bar");
+          b.setAttribute("data-factor", String(f));
+          val.appendChild(b);
+          row.push(b);
+        }
+      }
+      bars[i] = row;
+      span.setAttribute("data-value", "0");
+    }
+    const footer = el("div", "lms-footer");
+    const status = el("span", "lms-status");
+    const scale = el("span", "lms-legend");
+    const gradient = el("span", "lms-legend-bar");
+    const stops = [];
+    for (let s = 0; s <= 8; s++) stops.push(rgbString(viridis(s / 8)) + " " + s * 100 / 8 + "%");
+    gradient.style.backgroundImage = "linear-gradient(to right, " + stops.join(", ") + ")";
+    const hi = el("span", "lms-legend-hi");
+    scale.append(el("span", "lms-legend-lo", "0%"), gradient, hi);
+    footer.append(status, scale);
+    body.appendChild(footer);
+    hint(
+      body,
+      (targets.length ? "Hover or tap an output token: earlier tokens are tinted by their saliency for it. " : "No output tokens to explain. ") + "The bars under each token are its factors' activity; hover or tap a factor above to isolate it."
+    );
+    let shown = -2;
+    let pinned = -1;
+    function paintFactors(f) {
+      if (f === shown) return;
+      for (let i = 0; i < n; i++) {
+        const span = spans[i];
+        if (excluded[i]) {
+          span.setAttribute("data-factor", "-1");
+          span.setAttribute("data-activity", "");
+          continue;
+        }
+        const d = f >= 0 ? f : dominant[i];
+        span.setAttribute("data-factor", String(d));
+        span.setAttribute("data-activity", String(factors[d][i]));
+        const spec = miniBars(factors, i, scales, dominant[i], f, false);
+        const row = bars[i];
+        for (let j = 0; j < k; j++) {
+          row[j].style.height = (spec[j].height * 100).toFixed(1) + "%";
+          row[j].style.backgroundColor = rgbaString(spec[j].colour, spec[j].alpha);
+        }
+      }
+      for (let j = 0; j < k; j++) {
+        sparkRows[j].classList.toggle("isolated", j === f);
+        sparkRows[j].classList.toggle("lms-faded", f >= 0 && j !== f);
+      }
+      root.setAttribute("data-isolated", String(f));
+      shown = f;
+    }
+    const factorOf = (t) => {
+      const row = closestIn(t, ".lms-spark", legend);
+      return row ? Number(row.getAttribute("data-factor")) : -1;
+    };
+    const toggle = (f) => {
+      pinned = pinned === f ? -1 : f;
+      sparkRows.forEach((r, j) => r.setAttribute("aria-pressed", String(j === pinned)));
+      paintFactors(pinned >= 0 ? pinned : f);
+    };
+    legend.addEventListener("mouseover", (ev) => {
+      const f = factorOf(ev.target);
+      if (f >= 0) paintFactors(f);
+    });
+    legend.addEventListener("mouseleave", () => paintFactors(pinned));
+    legend.addEventListener("focusin", (ev) => {
+      const f = factorOf(ev.target);
+      if (f >= 0) paintFactors(f);
+    });
+    legend.addEventListener("focusout", () => paintFactors(pinned));
+    legend.addEventListener("click", (ev) => {
+      const f = factorOf(ev.target);
+      if (f >= 0) toggle(f);
+    });
+    legend.addEventListener("keydown", (ev) => {
+      const f = factorOf(ev.target);
+      if (f >= 0 && (ev.key === "Enter" || ev.key === " ")) {
+        ev.preventDefault();
+        toggle(f);
+      }
+    });
+    let marked = -1;
+    text.addEventListener("mouseover", (ev) => {
+      const t = closestIn(ev.target, ".lms-token", text);
+      const i = t ? Number(t.getAttribute("data-position")) : -1;
+      if (i === marked || i < 0) return;
+      marked = i;
+      const px = sparkX(i, n, LEGEND_W).toFixed(1);
+      for (let f = 0; f < k; f++) {
+        markers[f].setAttribute("x1", px);
+        markers[f].setAttribute("x2", px);
+        markers[f].setAttribute("visibility", "visible");
+        sparkRows[f].title = labelOf(f) + " at position " + i + ": " + formatNumber(factors[f][i]);
+      }
+    });
+    text.addEventListener("mouseleave", () => {
+      marked = -1;
+      for (const m of markers) m.setAttribute("visibility", "hidden");
+    });
+    let current = -1;
+    let currentTarget = -1;
+    function select(r) {
+      if (r === current || r < 0 || r >= targets.length) return;
+      const target = targets[r];
+      const attr = attributions[r];
+      const max = rowMax(attr, target);
+      const limit = Math.min(n, Math.max(target, currentTarget) + 1);
+      for (let i = 0; i < limit; i++) {
+        const span = spans[i];
+        const box = texts[i];
+        span.setAttribute("data-value", String(attr[i]));
+        if (i < target) {
+          const c = saliencyTint(attr[i], max);
+          box.style.backgroundColor = rgbString(c);
+          box.style.color = textColorOn(c);
+          span.classList.toggle("lms-neg", attr[i] < 0);
+          span.title = tokenTitle(tokens[i]) + " \xB7 saliency " + formatPercent(attr[i]);
+        } else {
+          box.style.backgroundColor = "";
+          box.style.color = "";
+          span.classList.remove("lms-neg");
+          span.title = tokenTitle(tokens[i]);
+        }
+      }
+      if (current >= 0) spans[currentTarget].classList.remove("lms-selected");
+      spans[target].classList.add("lms-selected");
+      current = r;
+      currentTarget = target;
+      root.setAttribute("data-selected", String(target));
+      status.textContent = "";
+      status.append("Saliency for ");
+      status.appendChild(el("strong", "", displayToken(tokens[target].token).text));
+      status.append(" (position " + target + ")" + (data.method ? " \xB7 " + data.method : ""));
+      hi.textContent = "max " + formatPercent(max);
+    }
+    paintFactors(-1);
+    if (targets.length) {
+      bindTargets(
+        text,
+        targets.map((t) => spans[t]),
+        select
+      );
+      select(0);
+    }
+    return {
+      select,
+      isolate: (f) => {
+        pinned = f;
+        paintFactors(f);
+      },
+      get selected() {
+        return current;
+      },
+      get isolated() {
+        return shown;
+      }
+    };
+  }
+
   // src/views/factors.ts
   var SPARK_W = 160;
-  var NEG = [110, 110, 110];
+  var NEG2 = [110, 110, 110];
   function sparkHeight(k) {
     return Math.max(18, Math.min(40, Math.floor(320 / k)));
   }
@@ -815,22 +1135,8 @@
     const { tokens, factors, dominant } = data;
     const n = tokens.length;
     const k = factors.length;
-    const excluded = new Uint8Array(n);
-    for (const p of data.excluded) excluded[p] = 1;
-    for (let i = 0; i < n; i++) if (dominant[i] < 0) excluded[i] = 1;
-    const maxPos = new Float64Array(k);
-    const maxAbs = new Float64Array(k);
-    const minVal = new Float64Array(k);
-    for (let f = 0; f < k; f++) {
-      const row = factors[f];
-      for (let i = 0; i < n; i++) {
-        if (excluded[i]) continue;
-        const v = row[i];
-        if (v > maxPos[f]) maxPos[f] = v;
-        if (Math.abs(v) > maxAbs[f]) maxAbs[f] = Math.abs(v);
-        if (v < minVal[f]) minVal[f] = v;
-      }
-    }
+    const excluded = excludedMask(n, data.excluded, dominant);
+    const { maxPos, maxAbs } = factorScales(factors, excluded);
     let firstOutput = n;
     for (let i = 0; i < n; i++) {
       if (tokens[i].type === "output") {
@@ -845,7 +1151,7 @@
     body.appendChild(layout);
     hint(body, "Hover or tap a sparkline to isolate its factor; tap again to release.");
     const h = sparkHeight(k);
-    const x = (i) => n > 1 ? i / (n - 1) * SPARK_W : SPARK_W / 2;
+    const x = (i) => sparkX(i, n, SPARK_W);
     const sparkRows = [];
     const markers = [];
     for (let f = 0; f < k; f++) {
@@ -864,39 +1170,13 @@
           svgEl("rect", { class: "lms-spark-out", x: x(firstOutput), y: 0, width: SPARK_W - x(firstOutput), height: h })
         );
       }
-      const lo = Math.min(0, minVal[f]);
-      const span = maxPos[f] - lo || 1;
-      const y = (v) => h - 2 - (v - lo) / span * (h - 4);
-      if (lo < 0) svg.appendChild(svgEl("line", { class: "lms-spark-zero", x1: 0, x2: SPARK_W, y1: y(0), y2: y(0) }));
-      let line = "";
-      let area = "";
-      let runStart = -1;
-      let prev = -1;
-      const closeRun = () => {
-        if (runStart >= 0) area += "L" + x(prev).toFixed(1) + " " + y(0).toFixed(1) + "Z";
-        runStart = -1;
-      };
-      for (let i = 0; i < n; i++) {
-        if (excluded[i]) {
-          closeRun();
-          continue;
-        }
-        const px = x(i).toFixed(1);
-        const py = y(factors[f][i]).toFixed(1);
-        if (runStart < 0) {
-          runStart = i;
-          line += "M" + px + " " + py;
-          area += "M" + px + " " + y(0).toFixed(1) + "L" + px + " " + py;
-        } else {
-          line += "L" + px + " " + py;
-          area += "L" + px + " " + py;
-        }
-        prev = i;
+      const path = sparkline(factors[f], excluded, SPARK_W, h);
+      if (path.zero !== null) {
+        svg.appendChild(svgEl("line", { class: "lms-spark-zero", x1: 0, x2: SPARK_W, y1: path.zero, y2: path.zero }));
       }
-      closeRun();
       const colour = categorical(f);
-      svg.appendChild(svgEl("path", { class: "lms-spark-area", d: area, fill: rgbaString(colour, 0.35) }));
-      svg.appendChild(svgEl("path", { class: "lms-spark-line", d: line, stroke: rgbaString(colour, 1) }));
+      svg.appendChild(svgEl("path", { class: "lms-spark-area", d: path.area, fill: rgbaString(colour, 0.35) }));
+      svg.appendChild(svgEl("path", { class: "lms-spark-line", d: path.line, stroke: rgbaString(colour, 1) }));
       const marker = svgEl("line", { class: "lms-spark-marker", x1: 0, x2: 0, y1: 0, y2: h, visibility: "hidden" });
       svg.appendChild(marker);
       markers.push(marker);
@@ -925,7 +1205,7 @@
         } else if (v >= 0) {
           bg = rgbaString(categorical(d), maxAbs[d] > 0 ? v / maxAbs[d] : 0);
         } else {
-          bg = rgbaString(NEG, -v / maxAbs[d]);
+          bg = rgbaString(NEG2, -v / maxAbs[d]);
         }
         span.style.backgroundColor = bg;
         span.classList.toggle("lms-neg", v < 0);
@@ -1203,6 +1483,9 @@
           break;
         case "candidates":
           renderCandidates(element, d);
+          break;
+        case "combined":
+          renderCombined(element, d);
           break;
       }
     } catch (err) {
