@@ -28,8 +28,8 @@ from dataclasses import asdict, dataclass
 from importlib import resources
 from typing import TYPE_CHECKING, Any, Literal
 
-from fastapi import FastAPI, HTTPException, Request
-from fastapi.responses import HTMLResponse, JSONResponse, Response, StreamingResponse
+from fastapi import FastAPI, HTTPException
+from fastapi.responses import HTMLResponse, Response, StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from .explain import Cancelled, Generation, TokenStreamer, ViewChoice, check_choice, explain
@@ -40,6 +40,7 @@ if TYPE_CHECKING:  # pragma: no cover
 log = logging.getLogger("lmscope.server")
 
 LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1", "[::1]")
+DEFAULT_NEW_TOKENS = 20
 
 
 @dataclass(frozen=True)
@@ -70,7 +71,8 @@ class ExplainRequest(BaseModel):
     prompt: str | None = Field(None, description="Text to continue (or to analyse with mode='analyze').")
     messages: list[Message] | None = Field(None, description="Chat messages, rendered with the chat template.")
     mode: Literal["generate", "analyze"] = Field("generate", description="Generate a continuation or read text.")
-    max_new_tokens: int = Field(20, ge=1)
+    max_new_tokens: int | None = Field(None, ge=1, description="Tokens to generate (default 20, or the server's "
+                                                              "limit if lower; ignored with mode='analyze').")
     do_sample: bool = False
     seed: int | None = Field(None, ge=0, le=2**32 - 1)
     temperature: float = Field(1.0, gt=0, le=10)
@@ -142,7 +144,8 @@ class ModelWorker:
 
 # ---------------------------------------------------------------------------- middleware
 class Guard:
-    """ASGI middleware: refuse bodies over ``max_bytes`` (413) and, if given, unknown Host headers (400), as JSON."""
+    """ASGI middleware: refuse bodies over ``max_bytes`` (413) and, if given, unknown Host headers (400), as JSON;
+    turn any unexpected exception into a 500 JSON answer without a trace."""
 
     def __init__(self, app, *, max_bytes: int, allowed_hosts: Sequence[str] | None) -> None:
         self.app = app
@@ -188,7 +191,19 @@ class Guard:
                 return {"type": "http.request", "body": body, "more_body": False}
             return await receive()
 
-        await self.app(scope, replay, send)
+        started = False
+
+        async def watch(message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, replay, watch)
+        except Exception as exc:  # noqa: BLE001 - the client gets JSON without the trace; the log gets the trace
+            log.exception("request %s %s failed", scope.get("method"), scope.get("path"))
+            if not started:
+                await _send_json(send, 500, {"detail": f"internal error ({type(exc).__name__}); see the server log"})
 
 
 async def _send_json(send, status: int, payload: dict[str, Any]) -> None:
@@ -240,11 +255,6 @@ def create_app(scope: Scope, *, limits: Limits | None = None, allowed_hosts: Seq
     errors = {400: {"model": ErrorResponse}, 413: {"model": ErrorResponse}, 422: {"model": ErrorResponse},
               503: {"model": ErrorResponse}}
 
-    @app.exception_handler(Exception)
-    async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
-        log.exception("request %s %s failed", request.method, request.url.path)
-        return JSONResponse({"detail": f"internal error ({type(exc).__name__}); see the server log"}, status_code=500)
-
     def check(req: ExplainRequest) -> None:
         """Refuse what the limits or the model cannot take, before queueing (422)."""
         if (req.prompt is None) == (req.messages is None):
@@ -261,7 +271,9 @@ def create_app(scope: Scope, *, limits: Limits | None = None, allowed_hosts: Seq
             chars = sum(len(m.content) for m in req.messages)
         if chars > limits.max_prompt_chars:
             raise HTTPException(422, f"the prompt has {chars} characters; the limit is {limits.max_prompt_chars}")
-        if req.max_new_tokens > limits.max_new_tokens:
+        if req.max_new_tokens is None:
+            req.max_new_tokens = min(DEFAULT_NEW_TOKENS, limits.max_new_tokens)
+        if req.mode == "generate" and req.max_new_tokens > limits.max_new_tokens:
             raise HTTPException(422, f"max_new_tokens={req.max_new_tokens} is over the limit of "
                                      f"{limits.max_new_tokens}")
         if req.factors is not None and req.factors > limits.max_factors:
