@@ -21,6 +21,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from ..scope import Scope
 
 Prompt = str | Sequence[dict[str, str]]
+TITLES = {"saliency": "Input saliency ({method})"}   # for views whose result gives none
 
 
 @dataclass
@@ -73,8 +74,13 @@ class Explained:
 
     def views(self) -> list[dict[str, Any]]:
         """Plain, validated view dicts (what the JS bundle renders), in display order."""
-        return [validate_view(result if isinstance(result, dict) else result._view_data())
-                for _, result in self.results]
+        views = []
+        for name, result in self.results:
+            view = validate_view(result if isinstance(result, dict) else result._view_data())
+            if name in TITLES and "title" not in view:
+                view["title"] = TITLES[name].format(method=view.get("method", ""))
+            views.append(view)
+        return views
 
     def to_dict(self) -> dict[str, Any]:
         """Everything the page or a JSON file needs: text, tokens, settings, views, timings."""

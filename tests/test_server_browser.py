@@ -1,0 +1,107 @@
+"""The explorer page in headless Chromium against a live server on a tiny model: type a prompt,
+run, watch tokens stream in, hover an output token and read the saliency tint."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import pytest
+from matplotlib import colormaps
+
+from lmscope.server import create_app, running
+from lmscope.testing import tiny_scope
+
+pytestmark = pytest.mark.browser
+
+CHROMIUM = Path("/usr/bin/chromium")
+ARGS = ["--no-sandbox", "--headless", "--disable-gpu", "--disable-background-networking",
+        "--disable-component-update", "--disable-sync", "--no-first-run"]
+ARTIFACTS = Path(__file__).resolve().parents[1] / "test-artifacts"
+VIRIDIS = [tuple(int(round(c * 255)) for c in rgb) for rgb in colormaps["viridis"].colors]
+
+# Counts tokens added to the stream area while the answer is still coming in.
+WATCH_STREAM = """() => {
+  window.__streamed = [];
+  new MutationObserver(records => records.forEach(r => r.addedNodes.forEach(n => {
+    if (n.classList && n.classList.contains('lx-streamed')) {
+      window.__streamed.push({text: n.textContent, resultYet: !!(window.lmscopeExplorer.last)});
+    }
+  }))).observe(document.getElementById('lx-stream'), {childList: true});
+}"""
+
+
+def viridis_css(t: float) -> str:
+    r, g, b = VIRIDIS[math.floor(min(max(t, 0.0), 1.0) * 255 + 0.5)]
+    return f"rgb({r}, {g}, {b})"
+
+
+@pytest.fixture(scope="module")
+def explorer_url():
+    with running(create_app(tiny_scope("llama"))) as url:
+        yield url
+
+
+@pytest.fixture
+def page(explorer_url):
+    if not CHROMIUM.exists():
+        pytest.fail(f"{CHROMIUM} is missing: install Debian's chromium (`make browser`)", pytrace=False)
+    from playwright.sync_api import sync_playwright
+
+    problems: list[str] = []
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=ARGS, headless=True)
+        context = browser.new_context(viewport={"width": 1100, "height": 900})
+        p = context.new_page()
+        p.on("console", lambda m: m.type in ("error", "warning") and problems.append(f"console.{m.type}: {m.text}"))
+        p.on("pageerror", lambda e: problems.append(f"uncaught error: {e}"))
+        p.on("request", lambda r: r.url.startswith(explorer_url) or problems.append(f"request off the server: {r.url}"))
+        yield p
+        context.close()
+        browser.close()
+    assert not problems, "the page misbehaved:\n" + "\n".join(problems)
+
+
+def test_type_run_stream_hover_and_read_the_tint(page, explorer_url):
+    page.goto(explorer_url + "/")
+    page.wait_for_function("document.querySelectorAll('#lx-saliency option').length > 2")  # /api/info arrived
+    page.evaluate(WATCH_STREAM)
+    page.fill("#lx-prompt", "1, 2, 3,")
+    page.fill("#lx-max-new", "5")
+    page.click("#lx-run")
+    page.wait_for_selector(".lms-kind-saliency .lms-token", timeout=60_000)
+
+    result = page.evaluate("window.lmscopeExplorer.last")
+    streamed = page.evaluate("window.__streamed")
+    n_input = result["n_input"]
+    outputs = [t["token"] for t in result["tokens"][n_input:]]
+    assert [s["text"] for s in streamed] == outputs, "every generated token appears while streaming"
+    assert not any(s["resultYet"] for s in streamed), "tokens appear before the result"
+    assert page.evaluate("window.lmscopeExplorer.events").count("token") == len(outputs)
+    assert page.text_content("#lx-stream") == result["text"]
+    assert page.locator(".lx-views > .lmscope").count() == 2            # candidates and saliency
+    assert "done in" in page.text_content("#lx-status")
+
+    saliency = next(v for v in result["views"] if v["kind"] == "saliency")
+    target = n_input + 2                                                 # the third generated token
+    page.hover(f".lms-kind-saliency .lms-token[data-position='{target}']")
+    row = saliency["attributions"][saliency["targets"].index(target)]
+    peak = max(row[:target])
+    colours = page.eval_on_selector_all(".lms-kind-saliency .lms-token", "els => els.map(e => e.style.backgroundColor)")
+    for position in range(target):
+        assert colours[position] == viridis_css(row[position] / peak), f"tint of token {position}"
+    assert all(c == "" for c in colours[target:])
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "explorer.png"), full_page=True)
+
+
+def test_a_failed_request_shows_the_servers_message(page, explorer_url):
+    page.goto(explorer_url + "/")
+    page.wait_for_function("document.querySelectorAll('#lx-saliency option').length > 2")
+    page.fill("#lx-prompt", "1, 2, " * 40)            # longer than the tiny model's 128-position context
+    page.fill("#lx-max-new", "16")
+    page.click("#lx-run")
+    page.wait_for_selector("#lx-status.lx-error", timeout=60_000)
+    assert "error 400:" in page.text_content("#lx-status")
+    assert "context of 128" in page.text_content("#lx-status")
+    assert page.is_enabled("#lx-run")
