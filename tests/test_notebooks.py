@@ -88,63 +88,85 @@ def test_tour_outputs_hold_one_offline_view_each(executed):
     assert result[0]["data"]["text/plain"] == "' 4, 5, 6'"  # greedy SmolLM2 counts on (8 tokens)
 
 
-def test_tour_exported_to_html_works_offline_in_chromium(executed, tmp_path):
-    from nbconvert import HTMLExporter
+@pytest.fixture(scope="module")
+def chromium():
     from playwright.sync_api import sync_playwright
-
-    # nbconvert's lab template loads require.js and MathJax from a CDN by default; point both at
-    # empty data: scripts so that the page has no reason at all to touch the network.
-    exporter = HTMLExporter(template_name="lab", require_js_url="data:text/javascript,",
-                            mathjax_url="data:text/javascript,")
-    body, _ = exporter.from_notebook_node(executed)
-    page_path = tmp_path / "tour.html"
-    page_path.write_text(body, encoding="utf-8")
-    ARTIFACTS.mkdir(exist_ok=True)
-    (ARTIFACTS / "tour.html").write_text(body, encoding="utf-8")
 
     if not CHROMIUM.exists():
         pytest.fail(f"{CHROMIUM} is missing: install Debian's chromium (apt-get install -y chromium)", pytrace=False)
-    problems: list[str] = []
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=["--no-sandbox", "--headless"],
                                      headless=True)
-        try:
-            page = browser.new_page(viewport={"width": 1100, "height": 900})
-            page.on("console", lambda m: problems.append(f"console.{m.type}: {m.text}")
-                    if m.type in ("error", "warning") else None)
-            page.on("pageerror", lambda err: problems.append(f"uncaught error: {err}"))
+        yield browser
+        browser.close()
 
-            def block(route):
-                if route.request.url.startswith("file:"):
-                    route.continue_()
-                else:
-                    problems.append(f"network request: {route.request.url}")
-                    route.abort()
 
-            page.route("**/*", block)
-            page.goto(page_path.as_uri())
-            page.wait_for_load_state("load")
+# nbconvert's lab template asks a CDN for RequireJS and MathJax; "offline" points both at empty
+# data: scripts so that the page has no reason at all to touch the network.
+EXPORTS = {
+    "offline": {"require_js_url": "data:text/javascript,", "mathjax_url": "data:text/javascript,"},
+    "default": {},
+}
+NBCONVERT_CDN = ("https://cdnjs.cloudflare.com/ajax/libs/require.js/", "https://cdnjs.cloudflare.com/ajax/libs/mathjax/")
 
-            states = page.eval_on_selector_all(".lmscope-root", "rs => rs.map(r => [r.dataset.kind, r.dataset.lmscopeState])")
-            assert states == [[k, "mounted"] for k in TOUR_VIEWS]
-            assert page.evaluate("typeof window.lmscope.render") == "function"
 
-            view = page.locator(".lms-kind-saliency")
-            tints = "v => Array.from(v.querySelectorAll('.lms-token')).map(e => e.style.backgroundColor)"
-            values = "v => Array.from(v.querySelectorAll('.lms-token')).map(e => Number(e.dataset.value))"
-            n_input = 8  # "1, 2, 3," is 8 tokens on SmolLM2
-            assert view.get_attribute("data-selected") == str(n_input)
-            before, before_values = view.evaluate(tints), view.evaluate(values)
-            assert all(c.startswith("rgb(") for c in before[:n_input]) and before[n_input] == ""
-            last = len(before) - 1
-            view.locator(f".lms-token[data-position='{last}']").hover()
-            assert view.get_attribute("data-selected") == str(last)
-            after, after_values = view.evaluate(tints), view.evaluate(values)
-            assert after != before and after_values != before_values
-            assert all(c.startswith("rgb(") for c in after[:last]) and after[last] == ""
-            assert sum(after_values[:last]) == pytest.approx(1.0, abs=1e-3)  # normalised gradient x input
+@pytest.mark.parametrize("export", list(EXPORTS))
+def test_tour_exported_to_html_works_offline_in_chromium(executed, chromium, tmp_path, export):
+    from nbconvert import HTMLExporter
+
+    body, _ = HTMLExporter(template_name="lab", **EXPORTS[export]).from_notebook_node(executed)
+    page_path = tmp_path / "tour.html"
+    page_path.write_text(body, encoding="utf-8")
+    ARTIFACTS.mkdir(exist_ok=True)
+    (ARTIFACTS / f"tour-{export}.html").write_text(body, encoding="utf-8")
+
+    problems: list[str] = []
+    requests: list[str] = []
+    context = chromium.new_context(viewport={"width": 1100, "height": 900})
+    try:
+        page = context.new_page()
+        page.on("console", lambda m: problems.append(f"console.{m.type}: {m.text}")
+                if m.type in ("error", "warning") else None)
+        page.on("pageerror", lambda err: problems.append(f"uncaught error: {err}"))
+
+        def block(route):  # every request but file: is refused and recorded
+            if route.request.url.startswith("file:"):
+                route.continue_()
+            else:
+                requests.append(route.request.url)
+                route.abort()
+
+        page.route("**/*", block)
+        page.goto(page_path.as_uri())
+        page.wait_for_load_state("load")
+
+        states = page.eval_on_selector_all(".lmscope-root", "rs => rs.map(r => [r.dataset.kind, r.dataset.lmscopeState])")
+        assert states == [[k, "mounted"] for k in TOUR_VIEWS]
+        assert page.evaluate("typeof window.lmscope.render") == "function"
+
+        view = page.locator(".lms-kind-saliency")
+        tints = "v => Array.from(v.querySelectorAll('.lms-token')).map(e => e.style.backgroundColor)"
+        values = "v => Array.from(v.querySelectorAll('.lms-token')).map(e => Number(e.dataset.value))"
+        n_input = 8  # "1, 2, 3," is 8 tokens on SmolLM2
+        assert view.get_attribute("data-selected") == str(n_input)
+        before, before_values = view.evaluate(tints), view.evaluate(values)
+        assert all(c.startswith("rgb(") for c in before[:n_input]) and before[n_input] == ""
+        last = len(before) - 1
+        view.locator(f".lms-token[data-position='{last}']").hover()
+        assert view.get_attribute("data-selected") == str(last)
+        after, after_values = view.evaluate(tints), view.evaluate(values)
+        assert after != before and after_values != before_values
+        assert all(c.startswith("rgb(") for c in after[:last]) and after[last] == ""
+        assert sum(after_values[:last]) == pytest.approx(1.0, abs=1e-3)  # normalised gradient x input
+        if export == "offline":
             view.screenshot(path=str(ARTIFACTS / "tour-saliency-hover.png"))
             page.screenshot(path=str(ARTIFACTS / "tour.png"), full_page=True)
-        finally:
-            browser.close()
-    assert not problems, "the exported notebook misbehaved:\n" + "\n".join(problems)
+    finally:
+        context.close()
+    if export == "offline":
+        assert requests == [], f"the offline export tried the network: {requests}"
+        assert not problems, "the exported notebook misbehaved:\n" + "\n".join(problems)
+    else:
+        # Only nbconvert's own template reaches out (and fails offline); the views need none of it.
+        assert requests and all(url.startswith(NBCONVERT_CDN) for url in requests), requests
+        assert all("Failed to load resource" in p for p in problems), problems
