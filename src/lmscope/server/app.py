@@ -334,14 +334,16 @@ def create_app(scope: Scope, *, limits: Limits | None = None, allowed_hosts: Seq
                 "saliency_methods": saliency_methods(), "limits": asdict(limits), "version": _version()}
 
     @app.post("/api/explain", response_model=ExplainResponse, responses=errors)
-    async def explain_endpoint(req: ExplainRequest) -> dict[str, Any]:
+    async def explain_endpoint(req: ExplainRequest) -> Response:
         """Run the prompt and return the tokens and the chosen views in one JSON answer."""
         check(req)
-        future, _ = submit(functools.partial(job, req))
+        future, _ = submit(lambda: _json(job(req)))    # serialised on the worker, not the event loop
         try:
-            return await future
+            body = await future
         except ValueError as exc:           # the library's own checks (e.g. too long for the context)
             raise HTTPException(400, str(exc)) from None
+        # The data is plain JSON already (validate_view): skip FastAPI's re-validation of a large answer.
+        return Response(body, media_type="application/json")
 
     @app.post("/api/stream", responses={200: {"content": {"application/x-ndjson": {}},
                                               "description": "NDJSON events, one JSON object per line"}, **errors})
@@ -389,6 +391,10 @@ def create_app(scope: Scope, *, limits: Limits | None = None, allowed_hosts: Seq
                                  headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
 
     return app
+
+
+def _json(data: dict[str, Any]) -> bytes:
+    return json.dumps(data, ensure_ascii=False, allow_nan=False, separators=(",", ":")).encode()
 
 
 def _line(event: dict[str, Any]) -> bytes:
