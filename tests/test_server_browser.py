@@ -53,6 +53,7 @@ def page(explorer_url):
         browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=ARGS, headless=True)
         context = browser.new_context(viewport={"width": 1100, "height": 900})
         p = context.new_page()
+        p.set_default_timeout(120_000)      # generous: the CI machine is shared and slow, never a timing check
         p.on("console", lambda m: m.type in ("error", "warning") and problems.append(f"console.{m.type}: {m.text}"))
         p.on("pageerror", lambda e: problems.append(f"uncaught error: {e}"))
         p.on("request", lambda r: r.url.startswith(explorer_url) or problems.append(f"request off the server: {r.url}"))
@@ -69,7 +70,7 @@ def test_type_run_stream_hover_and_read_the_tint(page, explorer_url):
     page.fill("#lx-prompt", "1, 2, 3,")
     page.fill("#lx-max-new", "5")
     page.click("#lx-run")
-    page.wait_for_selector(".lms-kind-saliency .lms-token", timeout=60_000)
+    page.wait_for_selector(".lms-kind-saliency .lms-token")
 
     result = page.evaluate("window.lmscopeExplorer.last")
     streamed = page.evaluate("window.__streamed")
@@ -101,7 +102,7 @@ def test_a_failed_request_shows_the_servers_message(page, explorer_url):
     page.fill("#lx-prompt", "1, 2, " * 40)            # longer than the tiny model's 128-position context
     page.fill("#lx-max-new", "16")
     page.click("#lx-run")
-    page.wait_for_selector("#lx-status.lx-error", timeout=60_000)
+    page.wait_for_selector("#lx-status.lx-error")
     assert "error 400:" in page.text_content("#lx-status")
     assert "context of 128" in page.text_content("#lx-status")
     assert page.is_enabled("#lx-run")
