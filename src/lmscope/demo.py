@@ -19,7 +19,7 @@ import numpy as np
 
 from .run import Run
 from .scope import Scope
-from .views import save_html
+from .views import combined, save_html
 
 COUNTING = "1, 2, 3,"
 SHAKESPEARE = "William Shakespeare was born in the year"
@@ -243,6 +243,12 @@ def counting_exhibits(scope: Scope) -> list[Item]:
              f"into two factors. Read as each token's own activation, {said} (this tokenizer writes "
              "' 4' as a space token then a digit).")
     items.append(_section("Two activation factors of a counting sequence", factors_caption(two, intro), two))
+
+    items.append(_section("Saliency and factors together",
+                          "The counting run once: hover an output token to tint earlier tokens by its saliency; "
+                          "the bar beside each token is its factor activity (colour: dominant factor). The seed's "
+                          "conclusion asked for combined techniques and word-sized graphics beside tokens.",
+                          combined(sal, two)))
 
     kept = run.factors(n=2, exclude=None)
     label_factors(kept)

@@ -22,13 +22,14 @@ HEADINGS = [
     "Neuron activations of layer 4",
     "Neurons of layer 4 clustered by their firing",
     "Two activation factors of a counting sequence",
+    "Saliency and factors together",
     "Two factors with the first token kept",
     "Five activation factors of a counting sequence",
     "Six activation factors of a list of EU countries",
     "Ten activation factors of XML",
     "Ten factors from the Underground (layer 0)",
 ]
-KINDS = ["saliency"] * 4 + ["candidates", "saliency", "lens", "activations", "activations"] + ["factors"] * 6
+KINDS = ["saliency"] * 4 + ["candidates", "saliency", "lens", "activations", "activations"] + ["factors", "combined"] + ["factors"] * 5
 
 
 @pytest.fixture(scope="module")
