@@ -47,6 +47,7 @@ bench: setup
 	$(PY) benchmarks/capture.py
 	$(PY) benchmarks/saliency.py --skip-long
 	$(PY) benchmarks/corpus.py
+	$(PY) benchmarks/serve_load.py --threads 1
 
 clean:
 	rm -rf $(VENV) build dist src/*.egg-info

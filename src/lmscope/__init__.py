@@ -10,7 +10,8 @@ from .run import Run, RunFileError, load_run
 from .scope import Scope, load
 from .corpus import load_corpus
 from .saliency import saliency_methods
+from .views import combined
 
 __version__ = "0.1.0"
-__all__ = ["Anatomy", "AnatomyError", "Run", "RunFileError", "Scope", "load", "load_corpus", "load_run",
+__all__ = ["Anatomy", "AnatomyError", "Run", "RunFileError", "Scope", "combined", "load", "load_corpus", "load_run",
            "saliency_methods"]
