@@ -49,3 +49,15 @@ def test_cache_dir_respects_env(monkeypatch, tmp_path):
     monkeypatch.delenv("LMSCOPE_CACHE")
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
     assert loading.cache_dir() == tmp_path / "xdg" / "lmscope"
+
+
+def test_local_load_prints_no_weight_bar_and_restores_the_setting(tmp_path, capfd):
+    from transformers.utils import logging as hf_logging
+
+    model, tok = tiny_model("llama")
+    model.save_pretrained(tmp_path / "m")
+    tok.save_pretrained(tmp_path / "m")
+    capfd.readouterr()
+    lmscope.load(str(tmp_path / "m"))
+    assert "Loading weights" not in capfd.readouterr().err
+    assert hf_logging.is_progress_bar_enabled()

@@ -7,11 +7,13 @@ The default model is SmolLM2-135M-Instruct, whose GGUF file ships inside the PyP
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import importlib.util
 import os
 import shutil
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 
 import torch
@@ -118,6 +120,20 @@ def resolve_dtype(dtype: str | torch.dtype | None) -> torch.dtype | None:
     return table[dtype]
 
 
+@contextlib.contextmanager
+def _no_weight_bar() -> Iterator[None]:
+    """Hide transformers' "Loading weights" bar for local loads (a second of noise in every notebook)."""
+    from transformers.utils import logging as hf_logging
+
+    was_on = hf_logging.is_progress_bar_enabled()
+    hf_logging.disable_progress_bar()
+    try:
+        yield
+    finally:
+        if was_on:
+            hf_logging.enable_progress_bar()
+
+
 def load_pretrained(source: str, *, dtype: torch.dtype | None, trust_remote_code: bool = False,
                     attn_implementation: str | None = None):
     """(model, tokenizer, name) from a GGUF path, a local folder or a hub id."""
@@ -131,8 +147,9 @@ def load_pretrained(source: str, *, dtype: torch.dtype | None, trust_remote_code
         if not path.is_file():
             raise FileNotFoundError(f"no GGUF file at {path}")
         folder = _converted_gguf(path, auto_cls=AutoModelForCausalLM)
-        return (AutoModelForCausalLM.from_pretrained(folder, **kwargs), AutoTokenizer.from_pretrained(folder),
-                path.stem)
+        with _no_weight_bar():
+            model = AutoModelForCausalLM.from_pretrained(folder, **kwargs)
+        return model, AutoTokenizer.from_pretrained(folder), path.stem
     # Hub ids are "name" or "owner/name"; anything else that names a path must exist locally.
     looks_local = path.exists() or source.startswith((".", "/", "~")) or source.count("/") > 1
     if looks_local and not path.is_dir():
@@ -144,6 +161,7 @@ def load_pretrained(source: str, *, dtype: torch.dtype | None, trust_remote_code
     except OSError as exc:
         raise FileNotFoundError(f"could not load model {source!r}: not a local folder with config.json and "
                                 f"not reachable on the Hugging Face hub ({exc.__class__.__name__})") from exc
-    model = _auto_class(config).from_pretrained(where, trust_remote_code=trust_remote_code, **kwargs)
+    with _no_weight_bar() if path.is_dir() else contextlib.nullcontext():
+        model = _auto_class(config).from_pretrained(where, trust_remote_code=trust_remote_code, **kwargs)
     tokenizer = AutoTokenizer.from_pretrained(where, trust_remote_code=trust_remote_code)
     return model, tokenizer, path.name if path.is_dir() else source
