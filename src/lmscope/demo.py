@@ -246,8 +246,9 @@ def counting_exhibits(scope: Scope) -> list[Item]:
 
     items.append(_section("Saliency and factors together",
                           "The counting run once: hover an output token to tint earlier tokens by its saliency; "
-                          "the bars under each token are its factor activity (full colour: the dominant factor). The seed's "
-                          "conclusion asked for combined techniques and word-sized graphics beside tokens.",
+                          "the bars under each token are its factor activity (full colour: the dominant factor). "
+                          "The seed's conclusion asked for combined techniques and word-sized graphics beside "
+                          "tokens.",
                           combined(sal, two)))
 
     kept = run.factors(n=2, exclude=None)

@@ -29,7 +29,8 @@ HEADINGS = [
     "Ten activation factors of XML",
     "Ten factors from the Underground (layer 0)",
 ]
-KINDS = ["saliency"] * 4 + ["candidates", "saliency", "lens", "activations", "activations"] + ["factors", "combined"] + ["factors"] * 5
+KINDS = (["saliency"] * 4 + ["candidates", "saliency", "lens", "activations", "activations"]
+         + ["factors", "combined"] + ["factors"] * 5)
 
 
 @pytest.fixture(scope="module")
