@@ -133,6 +133,11 @@ class Run(HTMLView):
         return {"kind": "candidates", "tokens": self.token_table(), "steps": steps, "title": title,
                 "caption": caption}
 
+    def plot(self, *, k: int = 5, max_steps: int = 40):
+        """The candidates as a matplotlib figure; see :func:`lmscope.candidates.plot_candidates`."""
+        from .candidates import plot_candidates
+        return plot_candidates(self, k=k, max_steps=max_steps)
+
     # ------------------------------------------------------------------ activations
     def source_positions(self, mode: ActivationMode = "seed") -> np.ndarray:
         """For each token, the position whose activation stands for it.
