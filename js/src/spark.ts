@@ -92,3 +92,8 @@ export function sparkline(row: readonly number[], excluded: Uint8Array, width: n
   }
   return { line, area, zero: lo < 0 ? y(0) : null };
 }
+
+/** The name of factor f: its label when the data gives one, else "Factor f+1". */
+export function factorLabel(labels: readonly string[] | undefined, f: number): string {
+  return labels && labels[f] ? labels[f] : "Factor " + (f + 1);
+}

@@ -66,3 +66,9 @@ export function displayToken(token: string): TokenDisplay {
 export function tokenTitle(t: Token): string {
   return JSON.stringify(t.token) + " \u00b7 id " + t.token_id + " \u00b7 position " + t.position + " \u00b7 " + t.type;
 }
+
+/** Index of the first output token (where a sparkline's shaded part starts); tokens.length if there is none. */
+export function firstOutputIndex(tokens: readonly Token[]): number {
+  for (let i = 0; i < tokens.length; i++) if (tokens[i].type === "output") return i;
+  return tokens.length;
+}

@@ -1,7 +1,9 @@
 import { describe, expect, it } from "vitest";
-import { categorical, viridis } from "../src/colors";
-import { excludedMask, factorScales, sparkX, sparkline } from "../src/spark";
-import { FAINT, HIDDEN, miniBars, rowMax, saliencyTint } from "../src/views/combined";
+import { rowMax, saliencyTint, setTint, viridisGradientCss } from "../src/attribution";
+import { categorical, rgbString, textColorOn, viridis } from "../src/colors";
+import { excludedMask, factorLabel, factorScales, sparkX, sparkline } from "../src/spark";
+import { firstOutputIndex } from "../src/tokens";
+import { FAINT, HIDDEN, miniBars } from "../src/views/combined";
 
 const factors = [
   [9, 1, 0, 2, 4],
@@ -54,6 +56,38 @@ describe("saliency tints", () => {
     expect(saliencyTint(0.25, 0.5)).toEqual(viridis(0.5));
     expect(saliencyTint(0.3, 0)).toEqual(viridis(0));
     expect(saliencyTint(-0.2, 0.5)).toEqual(viridis(0)); // negative (signed methods) clamps
+  });
+  it("tint a box legibly and clear it", () => {
+    const box = { style: { backgroundColor: "", color: "" } } as unknown as HTMLElement;
+    setTint(box, viridis(0));
+    expect(box.style.backgroundColor).toBe(rgbString(viridis(0)));
+    expect(box.style.color).toBe(textColorOn(viridis(0)));
+    setTint(box, null);
+    expect(box.style.backgroundColor).toBe("");
+    expect(box.style.color).toBe("");
+  });
+  it("legend bar runs viridis 0..1 in nine stops", () => {
+    const css = viridisGradientCss();
+    expect(css.startsWith("linear-gradient(to right, " + rgbString(viridis(0)) + " 0%, ")).toBe(true);
+    expect(css.endsWith(", " + rgbString(viridis(1)) + " 100%)")).toBe(true);
+    expect(css).toContain(rgbString(viridis(0.5)) + " 50%");
+    expect(css.split("%").length - 1).toBe(9);
+  });
+});
+
+describe("factor legend", () => {
+  it("names factors by their label, or by number when none is given", () => {
+    expect(factorLabel(["names", ""], 0)).toBe("names");
+    expect(factorLabel(["names", ""], 1)).toBe("Factor 2");
+    expect(factorLabel(["names"], 2)).toBe("Factor 3");
+    expect(factorLabel(undefined, 0)).toBe("Factor 1");
+  });
+  it("shades from the first output token", () => {
+    const tok = (type: "input" | "output", position: number) => ({ token: "a", token_id: 1, type, position });
+    expect(firstOutputIndex([tok("input", 0), tok("input", 1), tok("output", 2), tok("output", 3)])).toBe(2);
+    expect(firstOutputIndex([tok("input", 0), tok("input", 1)])).toBe(2);
+    expect(firstOutputIndex([tok("output", 0)])).toBe(0);
+    expect(firstOutputIndex([])).toBe(0);
   });
 });
 

@@ -14,9 +14,9 @@
  */
 
 import { categorical, rgbaString } from "../colors";
-import { closestIn, el, frame, hint, renderTokens, svgEl } from "../dom";
-import { formatNumber } from "../format";
-import { excludedMask, factorScales, sparkX, sparkline } from "../spark";
+import { el, frame, hint, renderTokens } from "../dom";
+import { bindIsolation, markOnHover, renderFactorLegend } from "../legend";
+import { excludedMask, factorScales } from "../spark";
 import type { FactorsData } from "../types";
 
 export interface FactorsHandle {
@@ -39,13 +39,6 @@ export function renderFactors(root: HTMLElement, data: FactorsData): FactorsHand
 
   const excluded = excludedMask(n, data.excluded, dominant);
   const { maxPos, maxAbs } = factorScales(factors, excluded);
-  let firstOutput = n;
-  for (let i = 0; i < n; i++) {
-    if (tokens[i].type === "output") {
-      firstOutput = i;
-      break;
-    }
-  }
 
   const layout = el("div", "lms-factors");
   const sparks = el("div", "lms-sparks");
@@ -55,46 +48,13 @@ export function renderFactors(root: HTMLElement, data: FactorsData): FactorsHand
   hint(body, "Hover or tap a sparkline to isolate its factor; tap again to release.");
 
   // Sparklines.
-  const h = sparkHeight(k);
-  const x = (i: number): number => sparkX(i, n, SPARK_W);
-  const sparkRows: HTMLElement[] = [];
-  const markers: SVGLineElement[] = [];
-  for (let f = 0; f < k; f++) {
-    const row = el("div", "lms-spark");
-    row.setAttribute("data-factor", String(f));
-    row.tabIndex = 0;
-    row.setAttribute("role", "button");
-    const label = data.labels && data.labels[f] ? data.labels[f] : "Factor " + (f + 1);
-    row.setAttribute("aria-label", label);
-    const sw = el("span", "lms-swatch");
-    sw.style.backgroundColor = rgbaString(categorical(f), 1);
-    const name = el("span", "lms-spark-label", label);
-    const svg = svgEl("svg", { width: SPARK_W, height: h, viewBox: "0 0 " + SPARK_W + " " + h, "aria-hidden": "true" });
-    if (firstOutput < n) {
-      svg.appendChild(
-        svgEl("rect", { class: "lms-spark-out", x: x(firstOutput), y: 0, width: SPARK_W - x(firstOutput), height: h }),
-      );
-    }
-    const path = sparkline(factors[f], excluded, SPARK_W, h);
-    if (path.zero !== null) {
-      svg.appendChild(svgEl("line", { class: "lms-spark-zero", x1: 0, x2: SPARK_W, y1: path.zero, y2: path.zero }));
-    }
-    const colour = categorical(f);
-    svg.appendChild(svgEl("path", { class: "lms-spark-area", d: path.area, fill: rgbaString(colour, 0.35) }));
-    svg.appendChild(svgEl("path", { class: "lms-spark-line", d: path.line, stroke: rgbaString(colour, 1) }));
-    const marker = svgEl("line", { class: "lms-spark-marker", x1: 0, x2: 0, y1: 0, y2: h, visibility: "hidden" });
-    svg.appendChild(marker);
-    markers.push(marker);
-    row.append(sw, name, svg);
-    sparks.appendChild(row);
-    sparkRows.push(row);
-  }
+  const legend = renderFactorLegend(sparks, tokens, factors, excluded, data.labels, SPARK_W, sparkHeight(k));
+  const sparkRows = legend.rows;
 
   const { spans } = renderTokens(text, tokens);
   for (let i = 0; i < n; i++) if (excluded[i]) spans[i].classList.add("lms-excluded");
 
   let shown = -2; // factor whose tint is shown; -1 = dominant factors
-  let pinned = -1;
 
   function paint(f: number): void {
     if (f === shown) return;
@@ -129,64 +89,13 @@ export function renderFactors(root: HTMLElement, data: FactorsData): FactorsHand
     shown = f;
   }
 
-  const factorOf = (t: EventTarget | null): number => {
-    const row = closestIn(t, ".lms-spark", sparks);
-    return row ? Number(row.getAttribute("data-factor")) : -1;
-  };
-  sparks.addEventListener("mouseover", (ev) => {
-    const f = factorOf(ev.target);
-    if (f >= 0) paint(f);
-  });
-  sparks.addEventListener("mouseleave", () => paint(pinned));
-  sparks.addEventListener("focusin", (ev) => {
-    const f = factorOf(ev.target);
-    if (f >= 0) paint(f);
-  });
-  sparks.addEventListener("focusout", () => paint(pinned));
-  const toggle = (f: number): void => {
-    pinned = pinned === f ? -1 : f;
-    sparkRows.forEach((r, j) => r.setAttribute("aria-pressed", String(j === pinned)));
-    paint(pinned >= 0 ? pinned : f);
-  };
-  sparks.addEventListener("click", (ev) => {
-    const f = factorOf(ev.target);
-    if (f >= 0) toggle(f);
-  });
-  sparks.addEventListener("keydown", (ev) => {
-    const f = factorOf(ev.target);
-    if (f >= 0 && (ev.key === "Enter" || ev.key === " ")) {
-      ev.preventDefault();
-      toggle(f);
-    }
-  });
-
+  const pin = bindIsolation(sparks, sparkRows, paint);
   // Token hover: mark the position on every sparkline.
-  let marked = -1;
-  text.addEventListener("mouseover", (ev) => {
-    const t = closestIn(ev.target, ".lms-token", text);
-    const i = t ? Number(t.getAttribute("data-position")) : -1;
-    if (i === marked || i < 0) return;
-    marked = i;
-    const px = x(i).toFixed(1);
-    for (let f = 0; f < k; f++) {
-      markers[f].setAttribute("x1", px);
-      markers[f].setAttribute("x2", px);
-      markers[f].setAttribute("visibility", "visible");
-      sparkRows[f].title = (data.labels && data.labels[f] ? data.labels[f] : "Factor " + (f + 1)) +
-        " at position " + i + ": " + formatNumber(factors[f][i]);
-    }
-  });
-  text.addEventListener("mouseleave", () => {
-    marked = -1;
-    for (const m of markers) m.setAttribute("visibility", "hidden");
-  });
+  markOnHover(text, legend);
 
   paint(-1);
   return {
-    isolate: (f: number) => {
-      pinned = f;
-      paint(f);
-    },
+    isolate: pin,
     get isolated() {
       return shown;
     },

@@ -44,6 +44,10 @@
   function tokenTitle(t) {
     return JSON.stringify(t.token) + " \xB7 id " + t.token_id + " \xB7 position " + t.position + " \xB7 " + t.type;
   }
+  function firstOutputIndex(tokens) {
+    for (let i = 0; i < tokens.length; i++) if (tokens[i].type === "output") return i;
+    return tokens.length;
+  }
 
   // src/dom.ts
   function el(tag, cls, text) {
@@ -808,6 +812,81 @@
     select(0);
   }
 
+  // src/attribution.ts
+  function rowMax(row, target) {
+    let max = 0;
+    for (let i = 0; i < target && i < row.length; i++) if (row[i] > max) max = row[i];
+    return max;
+  }
+  function saliencyTint(v, max) {
+    return viridis(max > 0 ? v / max : 0);
+  }
+  function viridisGradientCss() {
+    const stops = [];
+    for (let i = 0; i <= 8; i++) stops.push(rgbString(viridis(i / 8)) + " " + i * 100 / 8 + "%");
+    return "linear-gradient(to right, " + stops.join(", ") + ")";
+  }
+  function renderAttributionFooter(body) {
+    const footer = el("div", "lms-footer");
+    const status = el("span", "lms-status");
+    const legend = el("span", "lms-legend");
+    const bar = el("span", "lms-legend-bar");
+    bar.style.backgroundImage = viridisGradientCss();
+    const hi = el("span", "lms-legend-hi");
+    legend.append(el("span", "lms-legend-lo", "0%"), bar, hi);
+    footer.append(status, legend);
+    body.appendChild(footer);
+    return {
+      show(lead, token, target, method, max) {
+        status.textContent = "";
+        status.append(lead + " ");
+        status.appendChild(el("strong", "", displayToken(token).text));
+        status.append(" (position " + target + ")" + (method ? " \xB7 " + method : ""));
+        hi.textContent = "max " + formatPercent(max);
+      }
+    };
+  }
+  function setTint(box, c) {
+    box.style.backgroundColor = c ? rgbString(c) : "";
+    box.style.color = c ? textColorOn(c) : "";
+  }
+  function bindAttributionSelection(root, text, spans, data, footer, lead, paint) {
+    const { tokens, targets, attributions } = data;
+    let current = -1;
+    let currentTarget = -1;
+    const selection = {
+      select(row) {
+        if (row === current || row < 0 || row >= targets.length) return;
+        const target = targets[row];
+        const attr = attributions[row];
+        const max = rowMax(attr, target);
+        const limit = Math.min(spans.length, Math.max(target, currentTarget) + 1);
+        for (let i = 0; i < limit; i++) {
+          spans[i].setAttribute("data-value", String(attr[i]));
+          paint(i, attr[i], i < target ? saliencyTint(attr[i], max) : null, target);
+        }
+        if (current >= 0) spans[currentTarget].classList.remove("lms-selected");
+        spans[target].classList.add("lms-selected");
+        current = row;
+        currentTarget = target;
+        root.setAttribute("data-selected", String(target));
+        footer.show(lead, tokens[target].token, target, data.method, max);
+      },
+      get selected() {
+        return current;
+      }
+    };
+    if (targets.length) {
+      bindTargets(
+        text,
+        targets.map((t) => spans[t]),
+        selection.select
+      );
+      selection.select(0);
+    }
+    return selection;
+  }
+
   // src/spark.ts
   function factorScales(factors, excluded) {
     const k = factors.length;
@@ -872,6 +951,109 @@
     }
     return { line, area, zero: lo < 0 ? y(0) : null };
   }
+  function factorLabel(labels, f) {
+    return labels && labels[f] ? labels[f] : "Factor " + (f + 1);
+  }
+
+  // src/legend.ts
+  function renderFactorLegend(container, tokens, factors, excluded, labels, width, height) {
+    const n = tokens.length;
+    const firstOutput = firstOutputIndex(tokens);
+    const rows = [];
+    const markers = [];
+    for (let f = 0; f < factors.length; f++) {
+      const label = factorLabel(labels, f);
+      const colour = categorical(f);
+      const row = el("div", "lms-spark");
+      row.setAttribute("data-factor", String(f));
+      row.tabIndex = 0;
+      row.setAttribute("role", "button");
+      row.setAttribute("aria-label", label);
+      const sw = el("span", "lms-swatch");
+      sw.style.backgroundColor = rgbString(colour);
+      const svg = svgEl("svg", { width, height, viewBox: "0 0 " + width + " " + height, "aria-hidden": "true" });
+      if (firstOutput < n) {
+        const x0 = sparkX(firstOutput, n, width);
+        svg.appendChild(svgEl("rect", { class: "lms-spark-out", x: x0, y: 0, width: width - x0, height }));
+      }
+      const path = sparkline(factors[f], excluded, width, height);
+      if (path.zero !== null) {
+        svg.appendChild(svgEl("line", { class: "lms-spark-zero", x1: 0, x2: width, y1: path.zero, y2: path.zero }));
+      }
+      svg.appendChild(svgEl("path", { class: "lms-spark-area", d: path.area, fill: rgbaString(colour, 0.35) }));
+      svg.appendChild(svgEl("path", { class: "lms-spark-line", d: path.line, stroke: rgbString(colour) }));
+      const marker = svgEl("line", { class: "lms-spark-marker", x1: 0, x2: 0, y1: 0, y2: height, visibility: "hidden" });
+      svg.appendChild(marker);
+      markers.push(marker);
+      row.append(sw, el("span", "lms-spark-label", label), svg);
+      container.appendChild(row);
+      rows.push(row);
+    }
+    return {
+      rows,
+      mark(i) {
+        const px = sparkX(i, n, width).toFixed(1);
+        for (let f = 0; f < factors.length; f++) {
+          markers[f].setAttribute("x1", px);
+          markers[f].setAttribute("x2", px);
+          markers[f].setAttribute("visibility", "visible");
+          rows[f].title = factorLabel(labels, f) + " at position " + i + ": " + formatNumber(factors[f][i]);
+        }
+      },
+      unmark() {
+        for (const m of markers) m.setAttribute("visibility", "hidden");
+      }
+    };
+  }
+  function markOnHover(text, legend) {
+    let marked = -1;
+    text.addEventListener("mouseover", (ev) => {
+      const t = closestIn(ev.target, ".lms-token", text);
+      const i = t ? Number(t.getAttribute("data-position")) : -1;
+      if (i === marked || i < 0) return;
+      marked = i;
+      legend.mark(i);
+    });
+    text.addEventListener("mouseleave", () => {
+      marked = -1;
+      legend.unmark();
+    });
+  }
+  function bindIsolation(container, rows, paint) {
+    let pinned = -1;
+    const factorOf = (t) => {
+      const row = closestIn(t, ".lms-spark", container);
+      return row ? Number(row.getAttribute("data-factor")) : -1;
+    };
+    const toggle = (f) => {
+      pinned = pinned === f ? -1 : f;
+      rows.forEach((r, j) => r.setAttribute("aria-pressed", String(j === pinned)));
+      paint(pinned >= 0 ? pinned : f);
+    };
+    const show = (ev) => {
+      const f = factorOf(ev.target);
+      if (f >= 0) paint(f);
+    };
+    container.addEventListener("mouseover", show);
+    container.addEventListener("mouseleave", () => paint(pinned));
+    container.addEventListener("focusin", show);
+    container.addEventListener("focusout", () => paint(pinned));
+    container.addEventListener("click", (ev) => {
+      const f = factorOf(ev.target);
+      if (f >= 0) toggle(f);
+    });
+    container.addEventListener("keydown", (ev) => {
+      const f = factorOf(ev.target);
+      if (f >= 0 && (ev.key === "Enter" || ev.key === " ")) {
+        ev.preventDefault();
+        toggle(f);
+      }
+    });
+    return (f) => {
+      pinned = f;
+      paint(f);
+    };
+  }
 
   // src/views/combined.ts
   var LEGEND_W = 120;
@@ -892,64 +1074,17 @@
     }
     return bars;
   }
-  function rowMax(row, target) {
-    let max = 0;
-    for (let i = 0; i < target && i < row.length; i++) if (row[i] > max) max = row[i];
-    return max;
-  }
-  function saliencyTint(v, max) {
-    return viridis(max > 0 ? v / max : 0);
-  }
   function renderCombined(root, data) {
     const body = frame(root, "combined", data);
-    const { tokens, targets, attributions, factors, dominant } = data;
+    const { tokens, targets, factors, dominant } = data;
     const n = tokens.length;
     const k = factors.length;
     const excluded = excludedMask(n, data.excluded, dominant);
     const scales = factorScales(factors, excluded);
-    const labelOf = (f) => data.labels && data.labels[f] ? data.labels[f] : "Factor " + (f + 1);
     const legend = el("div", "lms-sparks lms-combined-legend");
     body.appendChild(legend);
-    let firstOutput = n;
-    for (let i = 0; i < n; i++) {
-      if (tokens[i].type === "output") {
-        firstOutput = i;
-        break;
-      }
-    }
-    const sparkRows = [];
-    const markers = [];
-    for (let f = 0; f < k; f++) {
-      const row = el("div", "lms-spark");
-      row.setAttribute("data-factor", String(f));
-      row.tabIndex = 0;
-      row.setAttribute("role", "button");
-      row.setAttribute("aria-label", labelOf(f));
-      const sw = el("span", "lms-swatch");
-      sw.style.backgroundColor = rgbString(categorical(f));
-      const svg = svgEl("svg", {
-        width: LEGEND_W,
-        height: LEGEND_H,
-        viewBox: "0 0 " + LEGEND_W + " " + LEGEND_H,
-        "aria-hidden": "true"
-      });
-      if (firstOutput < n) {
-        const x0 = sparkX(firstOutput, n, LEGEND_W);
-        svg.appendChild(svgEl("rect", { class: "lms-spark-out", x: x0, y: 0, width: LEGEND_W - x0, height: LEGEND_H }));
-      }
-      const path = sparkline(factors[f], excluded, LEGEND_W, LEGEND_H);
-      if (path.zero !== null) {
-        svg.appendChild(svgEl("line", { class: "lms-spark-zero", x1: 0, x2: LEGEND_W, y1: path.zero, y2: path.zero }));
-      }
-      svg.appendChild(svgEl("path", { class: "lms-spark-area", d: path.area, fill: rgbaString(categorical(f), 0.35) }));
-      svg.appendChild(svgEl("path", { class: "lms-spark-line", d: path.line, stroke: rgbString(categorical(f)) }));
-      const marker = svgEl("line", { class: "lms-spark-marker", x1: 0, x2: 0, y1: 0, y2: LEGEND_H, visibility: "hidden" });
-      svg.appendChild(marker);
-      markers.push(marker);
-      row.append(sw, el("span", "lms-spark-label", labelOf(f)), svg);
-      legend.appendChild(row);
-      sparkRows.push(row);
-    }
+    const factorLegend = renderFactorLegend(legend, tokens, factors, excluded, data.labels, LEGEND_W, LEGEND_H);
+    const sparkRows = factorLegend.rows;
     const text = el("div", "lms-text lms-combined-text");
     body.appendChild(text);
     const { spans } = renderTokens(text, tokens, true);
@@ -973,23 +1108,12 @@
       bars[i] = row;
       span.setAttribute("data-value", "0");
     }
-    const footer = el("div", "lms-footer");
-    const status = el("span", "lms-status");
-    const scale = el("span", "lms-legend");
-    const gradient = el("span", "lms-legend-bar");
-    const stops = [];
-    for (let s = 0; s <= 8; s++) stops.push(rgbString(viridis(s / 8)) + " " + s * 100 / 8 + "%");
-    gradient.style.backgroundImage = "linear-gradient(to right, " + stops.join(", ") + ")";
-    const hi = el("span", "lms-legend-hi");
-    scale.append(el("span", "lms-legend-lo", "0%"), gradient, hi);
-    footer.append(status, scale);
-    body.appendChild(footer);
+    const footer = renderAttributionFooter(body);
     hint(
       body,
       (targets.length ? "Hover or tap an output token: earlier tokens are tinted by their saliency for it. " : "No output tokens to explain. ") + "The bars under each token are its factors' activity; hover or tap a factor above to isolate it."
     );
     let shown = -2;
-    let pinned = -1;
     function paintFactors(f) {
       if (f === shown) return;
       for (let i = 0; i < n; i++) {
@@ -1016,107 +1140,20 @@
       root.setAttribute("data-isolated", String(f));
       shown = f;
     }
-    const factorOf = (t) => {
-      const row = closestIn(t, ".lms-spark", legend);
-      return row ? Number(row.getAttribute("data-factor")) : -1;
-    };
-    const toggle = (f) => {
-      pinned = pinned === f ? -1 : f;
-      sparkRows.forEach((r, j) => r.setAttribute("aria-pressed", String(j === pinned)));
-      paintFactors(pinned >= 0 ? pinned : f);
-    };
-    legend.addEventListener("mouseover", (ev) => {
-      const f = factorOf(ev.target);
-      if (f >= 0) paintFactors(f);
+    const pin = bindIsolation(legend, sparkRows, paintFactors);
+    markOnHover(text, factorLegend);
+    const selection = bindAttributionSelection(root, text, spans, data, footer, "Saliency for", (i, v, tint) => {
+      const span = spans[i];
+      setTint(texts[i], tint);
+      span.classList.toggle("lms-neg", !!tint && v < 0);
+      span.title = tint ? tokenTitle(tokens[i]) + " \xB7 saliency " + formatPercent(v) : tokenTitle(tokens[i]);
     });
-    legend.addEventListener("mouseleave", () => paintFactors(pinned));
-    legend.addEventListener("focusin", (ev) => {
-      const f = factorOf(ev.target);
-      if (f >= 0) paintFactors(f);
-    });
-    legend.addEventListener("focusout", () => paintFactors(pinned));
-    legend.addEventListener("click", (ev) => {
-      const f = factorOf(ev.target);
-      if (f >= 0) toggle(f);
-    });
-    legend.addEventListener("keydown", (ev) => {
-      const f = factorOf(ev.target);
-      if (f >= 0 && (ev.key === "Enter" || ev.key === " ")) {
-        ev.preventDefault();
-        toggle(f);
-      }
-    });
-    let marked = -1;
-    text.addEventListener("mouseover", (ev) => {
-      const t = closestIn(ev.target, ".lms-token", text);
-      const i = t ? Number(t.getAttribute("data-position")) : -1;
-      if (i === marked || i < 0) return;
-      marked = i;
-      const px = sparkX(i, n, LEGEND_W).toFixed(1);
-      for (let f = 0; f < k; f++) {
-        markers[f].setAttribute("x1", px);
-        markers[f].setAttribute("x2", px);
-        markers[f].setAttribute("visibility", "visible");
-        sparkRows[f].title = labelOf(f) + " at position " + i + ": " + formatNumber(factors[f][i]);
-      }
-    });
-    text.addEventListener("mouseleave", () => {
-      marked = -1;
-      for (const m of markers) m.setAttribute("visibility", "hidden");
-    });
-    let current = -1;
-    let currentTarget = -1;
-    function select(r) {
-      if (r === current || r < 0 || r >= targets.length) return;
-      const target = targets[r];
-      const attr = attributions[r];
-      const max = rowMax(attr, target);
-      const limit = Math.min(n, Math.max(target, currentTarget) + 1);
-      for (let i = 0; i < limit; i++) {
-        const span = spans[i];
-        const box = texts[i];
-        span.setAttribute("data-value", String(attr[i]));
-        if (i < target) {
-          const c = saliencyTint(attr[i], max);
-          box.style.backgroundColor = rgbString(c);
-          box.style.color = textColorOn(c);
-          span.classList.toggle("lms-neg", attr[i] < 0);
-          span.title = tokenTitle(tokens[i]) + " \xB7 saliency " + formatPercent(attr[i]);
-        } else {
-          box.style.backgroundColor = "";
-          box.style.color = "";
-          span.classList.remove("lms-neg");
-          span.title = tokenTitle(tokens[i]);
-        }
-      }
-      if (current >= 0) spans[currentTarget].classList.remove("lms-selected");
-      spans[target].classList.add("lms-selected");
-      current = r;
-      currentTarget = target;
-      root.setAttribute("data-selected", String(target));
-      status.textContent = "";
-      status.append("Saliency for ");
-      status.appendChild(el("strong", "", displayToken(tokens[target].token).text));
-      status.append(" (position " + target + ")" + (data.method ? " \xB7 " + data.method : ""));
-      hi.textContent = "max " + formatPercent(max);
-    }
     paintFactors(-1);
-    if (targets.length) {
-      bindTargets(
-        text,
-        targets.map((t) => spans[t]),
-        select
-      );
-      select(0);
-    }
     return {
-      select,
-      isolate: (f) => {
-        pinned = f;
-        paintFactors(f);
-      },
+      select: selection.select,
+      isolate: pin,
       get selected() {
-        return current;
+        return selection.selected;
       },
       get isolated() {
         return shown;
@@ -1137,57 +1174,17 @@
     const k = factors.length;
     const excluded = excludedMask(n, data.excluded, dominant);
     const { maxPos, maxAbs } = factorScales(factors, excluded);
-    let firstOutput = n;
-    for (let i = 0; i < n; i++) {
-      if (tokens[i].type === "output") {
-        firstOutput = i;
-        break;
-      }
-    }
     const layout = el("div", "lms-factors");
     const sparks = el("div", "lms-sparks");
     const text = el("div", "lms-text");
     layout.append(sparks, text);
     body.appendChild(layout);
     hint(body, "Hover or tap a sparkline to isolate its factor; tap again to release.");
-    const h = sparkHeight(k);
-    const x = (i) => sparkX(i, n, SPARK_W);
-    const sparkRows = [];
-    const markers = [];
-    for (let f = 0; f < k; f++) {
-      const row = el("div", "lms-spark");
-      row.setAttribute("data-factor", String(f));
-      row.tabIndex = 0;
-      row.setAttribute("role", "button");
-      const label = data.labels && data.labels[f] ? data.labels[f] : "Factor " + (f + 1);
-      row.setAttribute("aria-label", label);
-      const sw = el("span", "lms-swatch");
-      sw.style.backgroundColor = rgbaString(categorical(f), 1);
-      const name = el("span", "lms-spark-label", label);
-      const svg = svgEl("svg", { width: SPARK_W, height: h, viewBox: "0 0 " + SPARK_W + " " + h, "aria-hidden": "true" });
-      if (firstOutput < n) {
-        svg.appendChild(
-          svgEl("rect", { class: "lms-spark-out", x: x(firstOutput), y: 0, width: SPARK_W - x(firstOutput), height: h })
-        );
-      }
-      const path = sparkline(factors[f], excluded, SPARK_W, h);
-      if (path.zero !== null) {
-        svg.appendChild(svgEl("line", { class: "lms-spark-zero", x1: 0, x2: SPARK_W, y1: path.zero, y2: path.zero }));
-      }
-      const colour = categorical(f);
-      svg.appendChild(svgEl("path", { class: "lms-spark-area", d: path.area, fill: rgbaString(colour, 0.35) }));
-      svg.appendChild(svgEl("path", { class: "lms-spark-line", d: path.line, stroke: rgbaString(colour, 1) }));
-      const marker = svgEl("line", { class: "lms-spark-marker", x1: 0, x2: 0, y1: 0, y2: h, visibility: "hidden" });
-      svg.appendChild(marker);
-      markers.push(marker);
-      row.append(sw, name, svg);
-      sparks.appendChild(row);
-      sparkRows.push(row);
-    }
+    const legend = renderFactorLegend(sparks, tokens, factors, excluded, data.labels, SPARK_W, sparkHeight(k));
+    const sparkRows = legend.rows;
     const { spans } = renderTokens(text, tokens);
     for (let i = 0; i < n; i++) if (excluded[i]) spans[i].classList.add("lms-excluded");
     let shown = -2;
-    let pinned = -1;
     function paint(f) {
       if (f === shown) return;
       for (let i = 0; i < n; i++) {
@@ -1220,60 +1217,11 @@
       root.setAttribute("data-isolated", String(f));
       shown = f;
     }
-    const factorOf = (t) => {
-      const row = closestIn(t, ".lms-spark", sparks);
-      return row ? Number(row.getAttribute("data-factor")) : -1;
-    };
-    sparks.addEventListener("mouseover", (ev) => {
-      const f = factorOf(ev.target);
-      if (f >= 0) paint(f);
-    });
-    sparks.addEventListener("mouseleave", () => paint(pinned));
-    sparks.addEventListener("focusin", (ev) => {
-      const f = factorOf(ev.target);
-      if (f >= 0) paint(f);
-    });
-    sparks.addEventListener("focusout", () => paint(pinned));
-    const toggle = (f) => {
-      pinned = pinned === f ? -1 : f;
-      sparkRows.forEach((r, j) => r.setAttribute("aria-pressed", String(j === pinned)));
-      paint(pinned >= 0 ? pinned : f);
-    };
-    sparks.addEventListener("click", (ev) => {
-      const f = factorOf(ev.target);
-      if (f >= 0) toggle(f);
-    });
-    sparks.addEventListener("keydown", (ev) => {
-      const f = factorOf(ev.target);
-      if (f >= 0 && (ev.key === "Enter" || ev.key === " ")) {
-        ev.preventDefault();
-        toggle(f);
-      }
-    });
-    let marked = -1;
-    text.addEventListener("mouseover", (ev) => {
-      const t = closestIn(ev.target, ".lms-token", text);
-      const i = t ? Number(t.getAttribute("data-position")) : -1;
-      if (i === marked || i < 0) return;
-      marked = i;
-      const px = x(i).toFixed(1);
-      for (let f = 0; f < k; f++) {
-        markers[f].setAttribute("x1", px);
-        markers[f].setAttribute("x2", px);
-        markers[f].setAttribute("visibility", "visible");
-        sparkRows[f].title = (data.labels && data.labels[f] ? data.labels[f] : "Factor " + (f + 1)) + " at position " + i + ": " + formatNumber(factors[f][i]);
-      }
-    });
-    text.addEventListener("mouseleave", () => {
-      marked = -1;
-      for (const m of markers) m.setAttribute("visibility", "hidden");
-    });
+    const pin = bindIsolation(sparks, sparkRows, paint);
+    markOnHover(text, legend);
     paint(-1);
     return {
-      isolate: (f) => {
-        pinned = f;
-        paint(f);
-      },
+      isolate: pin,
       get isolated() {
         return shown;
       }
@@ -1370,16 +1318,11 @@
   }
 
   // src/views/saliency.ts
-  function gradientCss() {
-    const stops = [];
-    for (let i = 0; i <= 8; i++) stops.push(rgbString(viridis(i / 8)) + " " + i * 100 / 8 + "%");
-    return "linear-gradient(to right, " + stops.join(", ") + ")";
-  }
   function renderSaliency(root, data) {
     const body = frame(root, "saliency", data);
     const detailed = data.variant === "detailed";
     if (detailed) root.classList.add("lms-detailed");
-    const { tokens, targets, attributions } = data;
+    const { tokens, targets } = data;
     const n = tokens.length;
     const text = el("div", "lms-text");
     body.appendChild(text);
@@ -1388,72 +1331,19 @@
       spans[i].setAttribute("data-value", "0");
       spans[i].classList.add("lms-after");
     }
-    const footer = el("div", "lms-footer");
-    const status = el("span", "lms-status");
-    const legend = el("span", "lms-legend");
-    const bar = el("span", "lms-legend-bar");
-    bar.style.backgroundImage = gradientCss();
-    const lo = el("span", "lms-legend-lo", "0%");
-    const hi = el("span", "lms-legend-hi");
-    legend.append(lo, bar, hi);
-    footer.append(status, legend);
-    body.appendChild(footer);
+    const footer = renderAttributionFooter(body);
     if (targets.length === 0) {
       hint(body, "No output tokens to explain.");
       return { select: () => void 0, selected: -1 };
     }
     hint(body, "Hover or tap an output token to see which earlier tokens it was attributed to.");
-    let current = -1;
-    let currentTarget = -1;
-    function select(row) {
-      if (row === current || row < 0 || row >= targets.length) return;
-      const target = targets[row];
-      const attr = attributions[row];
-      let max = 0;
-      for (let i = 0; i < target; i++) if (attr[i] > max) max = attr[i];
-      const limit = Math.min(n, Math.max(target, currentTarget) + 1);
-      for (let i = 0; i < limit; i++) {
-        const span = spans[i];
-        const v = attr[i];
-        span.setAttribute("data-value", String(v));
-        if (i < target) {
-          const c = viridis(max > 0 ? v / max : 0);
-          span.style.backgroundColor = rgbString(c);
-          span.style.color = textColorOn(c);
-          span.classList.remove("lms-after");
-          span.classList.toggle("lms-neg", v < 0);
-          if (values) values[i].textContent = formatPercent(v);
-        } else {
-          span.style.backgroundColor = "";
-          span.style.color = "";
-          span.classList.toggle("lms-after", i > target);
-          span.classList.remove("lms-neg");
-          if (values) values[i].textContent = "";
-        }
-      }
-      if (current >= 0) spans[currentTarget].classList.remove("lms-selected");
-      spans[target].classList.add("lms-selected");
-      current = row;
-      currentTarget = target;
-      root.setAttribute("data-selected", String(target));
-      status.textContent = "";
-      status.append("Attribution of ");
-      status.appendChild(el("strong", "", displayToken(tokens[target].token).text));
-      status.append(" (position " + target + ")" + (data.method ? " \xB7 " + data.method : ""));
-      hi.textContent = "max " + formatPercent(max);
-    }
-    bindTargets(
-      text,
-      targets.map((t) => spans[t]),
-      select
-    );
-    select(0);
-    return {
-      select,
-      get selected() {
-        return current;
-      }
-    };
+    return bindAttributionSelection(root, text, spans, data, footer, "Attribution of", (i, v, tint, target) => {
+      const span = spans[i];
+      setTint(span, tint);
+      span.classList.toggle("lms-after", !tint && i > target);
+      span.classList.toggle("lms-neg", !!tint && v < 0);
+      if (values) values[i].textContent = tint ? formatPercent(v) : "";
+    });
   }
 
   // src/index.ts
