@@ -106,15 +106,6 @@ def _plain_settings(settings: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in settings.items() if v is None or isinstance(v, (str, int, float, bool, list, dict))}
 
 
-def candidates_view(run: Run) -> dict[str, Any]:
-    """The ``candidates`` view of a run: each generated token's probability and the top-k alternatives."""
-    steps = [{"position": c["position"],
-              "chosen": {"token": c["token"], "token_id": c["token_id"], "prob": c["prob"]},
-              "top": [dict(t) for t in c["top"]]} for c in run.candidates]
-    return {"kind": "candidates", "tokens": run.token_table(), "steps": steps,
-            "title": "Candidates", "caption": "Probability of each produced token and the top alternatives."}
-
-
 def check_choice(scope: Scope, choice: ViewChoice) -> None:
     """Reject unknown saliency methods and out-of-range factor settings before any model work."""
     from ..capture import check_layers
@@ -155,7 +146,7 @@ def explain(scope: Scope, prompt: Prompt, choice: ViewChoice, *, generation: Gen
     timings["run"] = time.perf_counter() - start
     out = Explained(run=run, timings=timings)
     if choice.candidates and run.candidate_ids is not None:
-        out.results.append(("candidates", candidates_view(run)))
+        out.results.append(("candidates", run._view_data()))   # a Run shows itself as candidates
     stages: list[tuple[str, Callable[[], Any]]] = []
     if choice.saliency:
         stages.append(("saliency", lambda: run.saliency(choice.saliency)))
