@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from .tokens import tick_label
 from .views.mixin import HTMLView
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -128,11 +129,6 @@ def new_figure(width: float, height: float) -> Figure:
     from matplotlib.figure import Figure
 
     return Figure(figsize=(width, height), layout="constrained")
-
-
-def tick_label(token: str) -> str:
-    """A token as an axis label: spaces made visible (␣), control characters escaped, never empty."""
-    return repr(token.replace(" ", "␣"))[1:-1] or "∅"
 
 
 def tick_rotation(labels: Sequence[str]) -> int:

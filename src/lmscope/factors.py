@@ -26,7 +26,8 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 
-from .activations import _is_int, check_mode, new_figure, select_layers, tick_label, tick_rotation
+from .activations import _is_int, check_mode, new_figure, select_layers, tick_rotation
+from .tokens import tick_label
 from .views.mixin import HTMLView
 
 if TYPE_CHECKING:  # pragma: no cover

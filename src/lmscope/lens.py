@@ -34,7 +34,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import torch
 
-from .tokens import display_tokens
+from .tokens import display_tokens, tick_label
 from .views.mixin import HTMLView
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -443,11 +443,6 @@ def _rank_and_prob(logits: torch.Tensor, ids: torch.Tensor) -> tuple[np.ndarray,
     return ranks.cpu().numpy(), probs.cpu().numpy()
 
 
-def _show(token: str) -> str:
-    """A token label with its spaces and line breaks visible."""
-    return token.replace(" ", "\u2423").replace("\n", "\u21b5").replace("\t", "\u21e5") or "\u2205"
-
-
 def _compact(rank: int) -> str:
     return str(rank) if rank < 10_000 else f"{rank // 1000}k"
 
@@ -471,7 +466,7 @@ def _heatmap(data: np.ndarray, rows: list[str], cols: list[str], *, ax, values: 
         cmap = plt.get_cmap("Purples")
         text = [[f"{v:.2f}" for v in row] for row in data]
     image = ax.imshow(data, cmap=cmap, norm=norm, aspect="auto", interpolation="nearest")
-    ax.set_xticks(range(n_cols), [_show(c) for c in cols])
+    ax.set_xticks(range(n_cols), [tick_label(c) for c in cols])
     ax.set_yticks(range(n_rows), rows)
     ax.xaxis.tick_top()
     ax.tick_params(length=0)

@@ -1,4 +1,4 @@
-"""Display strings for token ids that concatenate back to the decoded text."""
+"""Display strings for token ids that concatenate back to the decoded text, and labels that show them."""
 
 from __future__ import annotations
 
@@ -27,3 +27,8 @@ def display_tokens(tokenizer, ids: Sequence[int]) -> list[str]:
             text = piece
         out.append(lead + text)
     return out
+
+
+def tick_label(token: str) -> str:
+    """A token as an axis label: spaces made visible (␣), control characters escaped, never empty."""
+    return repr(token.replace(" ", "␣"))[1:-1] or "∅"

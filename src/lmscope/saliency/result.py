@@ -7,6 +7,7 @@ from typing import Any
 
 import numpy as np
 
+from ..tokens import tick_label
 from ..views import HTMLView
 
 
@@ -106,8 +107,8 @@ class Saliency(HTMLView):
             image = ax.imshow(data, cmap=cmap or "RdBu_r", vmin=-bound, vmax=bound, aspect="auto")
         else:
             image = ax.imshow(data, cmap=cmap or "viridis", vmin=0, aspect="auto")
-        ax.set_xticks(range(self.n_tokens), [_label(t) for t in self.tokens], rotation=90, fontsize=8)
-        ax.set_yticks(range(len(self.targets)), [f"{_label(self.tokens[t])} @{t}" for t in self.targets], fontsize=8)
+        ax.set_xticks(range(self.n_tokens), [tick_label(t) for t in self.tokens], rotation=90, fontsize=8)
+        ax.set_yticks(range(len(self.targets)), [f"{tick_label(self.tokens[t])} @{t}" for t in self.targets], fontsize=8)
         ax.set_xlabel("attributed token (position)")
         ax.set_ylabel("explained token")
         ax.set_title(f"saliency: {self.method}")
@@ -135,8 +136,3 @@ class Saliency(HTMLView):
         extra = f", foil={self.foil_ids[0]}" if self.foil_ids is not None else ""
         return (f"Saliency(method={self.method!r}, targets={self.targets.tolist()}, "
                 f"positions={self.n_tokens}, signed={self.signed}{extra})")
-
-
-def _label(token: str) -> str:
-    """A token as a tick label: spaces and newlines made visible."""
-    return token.replace("\n", "\\n").replace(" ", "␣") if token.strip() == "" else token.replace("\n", "\\n")

@@ -92,7 +92,8 @@ class Combined(HTMLView):
         """
         import matplotlib
 
-        from ..activations import new_figure, tick_label, tick_rotation
+        from ..activations import new_figure, tick_rotation
+        from ..tokens import tick_label
 
         data = self._view_data()
         targets = list(data["targets"])
