@@ -6,7 +6,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from .activations import new_figure, tick_label
+from .activations import new_figure
+from .tokens import tick_label
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -20,28 +21,28 @@ def plot_candidates(run: Run, *, k: int = 5, max_steps: int = 40) -> Figure:
     The chosen token's cell is outlined (sampling or beam search may choose a lower rank).
     Shows the first ``max_steps`` steps; ``k`` is capped by the candidates the run kept.
     """
-    steps = run.candidates
-    if not steps:
+    if run.candidate_ids is None:
         raise ValueError("this run has no candidates (text analysed by a causal LM records none); "
                          "use scope.generate(...) or, for a masked LM, analyse text with [MASK] tokens")
     if not isinstance(k, int) or k < 1:
         raise ValueError(f"k must be a positive integer, got {k!r}")
     if not isinstance(max_steps, int) or max_steps < 1:
         raise ValueError(f"max_steps must be a positive integer, got {max_steps!r}")
-    steps = steps[:max_steps]
-    k = min(k, len(steps[0]["top"]))
-    probs = np.array([[c["prob"] for c in s["top"][:k]] for s in steps]).T          # (k, steps)
-    fig = new_figure(min(2.0 + 0.9 * len(steps), 18.0), 0.45 * k + 1.4)
+    positions = run.candidate_positions[:max_steps]
+    k = min(k, run.candidate_ids.shape[1])
+    ids = run.candidate_ids[: len(positions), :k]
+    probs = run.candidate_probs[: len(positions), :k]
+    fig = new_figure(min(2.0 + 0.9 * len(positions), 18.0), 0.45 * k + 1.4)
     ax = fig.add_subplot()
-    image = ax.imshow(probs, cmap="Purples", vmin=0.0, vmax=1.0, aspect="auto")
-    for col, step in enumerate(steps):
-        for row, cand in enumerate(step["top"][:k]):
-            ax.text(col, row, tick_label(cand["token"]), ha="center", va="center", fontsize=7,
-                    family="monospace", color="white" if cand["prob"] > 0.55 else "black")
-            if cand["token_id"] == step["token_id"]:
+    image = ax.imshow(probs.T, cmap="Purples", vmin=0.0, vmax=1.0, aspect="auto")
+    for col, position in enumerate(positions):
+        for row in range(k):
+            ax.text(col, row, tick_label(run.candidate_tokens[col][row]), ha="center", va="center", fontsize=7,
+                    family="monospace", color="white" if probs[col, row] > 0.55 else "black")
+            if ids[col, row] == run.token_ids[position]:
                 ax.add_patch(_outline(col, row))
-    ax.set_xticks(range(len(steps)))
-    ax.set_xticklabels([str(s["position"]) for s in steps], fontsize=7)
+    ax.set_xticks(range(len(positions)))
+    ax.set_xticklabels([str(p) for p in positions], fontsize=7)
     ax.set_xlabel("position of the generated token")
     ax.set_yticks(range(k))
     ax.set_yticklabels([str(r + 1) for r in range(k)], fontsize=7)
