@@ -8,6 +8,7 @@ says what *this* model does rather than what the article found for GPT-2.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import sys
 import time
 from collections import Counter
@@ -18,7 +19,8 @@ from typing import Any
 import numpy as np
 
 from .run import Run
-from .scope import Scope
+from .scope import Scope, load
+from .tokens import tick_label
 from .views import combined, save_html
 
 COUNTING = "1, 2, 3,"
@@ -66,9 +68,7 @@ Item = dict[str, Any]
 # ---------------------------------------------------------------------- caption helpers
 def shown(token: str) -> str:
     """A token as a caption shows it: quoted, with spaces and newlines made visible."""
-    if token.strip() == "":
-        return "'" + token.replace(" ", "␣").replace("\n", "\\n") + "'"
-    return repr(token.replace("\n", "\\n"))
+    return f"'{tick_label(token)}'"
 
 
 def percent(x: float) -> str:
@@ -93,16 +93,18 @@ def saliency_caption(run: Run, matrix: np.ndarray, *, steps: int = 2) -> str:
     return " ".join(lines)
 
 
+def dominated(factors, f: int) -> Counter[str]:
+    """How often factor ``f`` is the dominant factor of each token string."""
+    return Counter(factors.tokens[t]["token"] for t in np.flatnonzero(factors.dominant == f))
+
+
 def factor_summary(factors, *, limit: int = 3) -> list[str]:
     """Per factor: the tokens where it dominates, most frequent first (what the sparkline tracks)."""
     out = []
     for f in range(factors.n_factors):
-        where = [factors.tokens[t]["token"] for t in np.flatnonzero(factors.dominant == f)]
-        if not where:
-            out.append("dominant nowhere")
-            continue
-        common = Counter(where).most_common(limit)
-        out.append(f"{len(where)} tokens, mostly " + ", ".join(f"{shown(tok)} ×{n}" for tok, n in common))
+        counts = dominated(factors, f)
+        common = ", ".join(f"{shown(tok)} ×{n}" for tok, n in counts.most_common(limit))
+        out.append(f"{counts.total()} tokens, mostly {common}" if counts else "dominant nowhere")
     return out
 
 
@@ -110,8 +112,7 @@ def label_factors(factors) -> None:
     """Name each factor by the token it dominates most often, so the sparklines say what they track."""
     labels = []
     for f, name in enumerate(factors.factor_labels()):
-        where = [factors.tokens[t]["token"] for t in np.flatnonzero(factors.dominant == f)]
-        top = Counter(where).most_common(1)
+        top = dominated(factors, f).most_common(1)
         labels.append(f"{name}: {shown(top[0][0])}" if top and name.startswith("factor") else name)
     factors.labels = labels
 
@@ -153,7 +154,7 @@ def lens_caption(lens) -> str:
             + "; ".join(said) + ". Hover a cell for that layer's top predictions.")
 
 
-def clusters_caption(clusters, run: Run) -> str:
+def clusters_caption(clusters) -> str:
     """For each cluster: its size and the kind of token where its neurons fire most on average."""
     parts = []
     tokens = [t["token"] for t in clusters.tokens]
@@ -166,12 +167,12 @@ def clusters_caption(clusters, run: Run) -> str:
             "tokens; rows are sorted by cluster. " + "; ".join(parts) + ".")
 
 
-def split_share(factors, tokens: list[str]) -> dict[str, tuple[int, float]]:
+def split_share(factors) -> dict[str, tuple[int, float]]:
     """For generated digits and commas: the factor that dominates most of them, and the share it dominates."""
-    outputs = [t["position"] for t in factors.tokens if t["type"] == "output" and factors.dominant[t["position"]] >= 0]
+    outputs = [t for t in factors.tokens if t["type"] == "output" and factors.dominant[t["position"]] >= 0]
     out = {}
     for kind, test in (("digits", _is_digit), ("commas", _is_comma)):
-        where = [int(factors.dominant[p]) for p in outputs if test(tokens[p])]
+        where = [int(factors.dominant[t["position"]]) for t in outputs if test(t["token"])]
         if where:
             factor, count = Counter(where).most_common(1)[0]
             out[kind] = (factor, count / len(where))
@@ -191,8 +192,7 @@ def saliency_exhibits(scope: Scope) -> list[Item]:
     items.append(_section("Input saliency: Shakespeare's birth year", saliency_caption(run, sal.matrix), sal))
 
     run = scope.generate(EU_LIST, max_new_tokens=24, capture=())
-    sal = run.saliency()
-    sal.variant = "detailed"
+    sal = dataclasses.replace(run.saliency(), variant="detailed")
     items.append(_section("Input saliency, detailed: a numbered list of EU countries",
                           saliency_caption(run, sal.matrix) + " The percentages under each token are the "
                           "attribution to the selected output token.", sal))
@@ -229,14 +229,14 @@ def counting_exhibits(scope: Scope) -> list[Item]:
                           "neuron, one column per token; only positive activations are coloured. Input tokens "
                           "show the response to them, output tokens the activation that produced them.", acts))
     clusters = run.clusters(layer=layer, k=5)
-    items.append(_section(f"Neurons of layer {layer} clustered by their firing", clusters_caption(clusters, run),
+    items.append(_section(f"Neurons of layer {layer} clustered by their firing", clusters_caption(clusters),
                           clusters))
 
     two = run.factors(n=2)
     label_factors(two)
     # The split is measured on each token's own activation (its response): in the seed's
     # reading an output comma shows the activation of the digit position that produced it.
-    split = split_share(run.factors(n=2, mode="response"), run.tokens)
+    split = split_share(run.factors(n=2, mode="response"))
     said = " and ".join(f"factor {factor} dominates {percent(share)} of the generated {kind}"
                         for kind, (factor, share) in split.items())
     intro = (f"NMF over all {len(two.layers)} layers' FFN activations ({two.components.shape[1]:,} neurons) "
@@ -302,8 +302,6 @@ SECTIONS: list[tuple[str, Callable[[Scope], list[Item]]]] = [
 def build_gallery(scope: Scope | None = None, path: str | Path = "lmscope-gallery.html", *,
                   progress: bool = True) -> Path:
     """Run every exhibit on ``scope`` (default: the embedded SmolLM2) and write one offline HTML page."""
-    from . import load
-
     say = (lambda msg: print(msg, file=sys.stderr, flush=True)) if progress else (lambda msg: None)
     start = time.perf_counter()
     if scope is None:

@@ -81,9 +81,7 @@ def test_gallery_opens_offline_and_every_view_renders(gallery, browse):
 
 
 def test_main_writes_the_gallery_where_asked(monkeypatch, tmp_path, capsys, smol):
-    import lmscope
-
-    monkeypatch.setattr(lmscope, "load", lambda: smol)
+    monkeypatch.setattr("lmscope.demo.load", lambda: smol)
     monkeypatch.setattr("lmscope.demo.SECTIONS", [("counting", lambda scope: [
         {"view": scope.generate("1, 2,", max_new_tokens=2, capture=()), "heading": "h", "caption": "c"}])])
     main(["--out", str(tmp_path / "g.html"), "--quiet"])
