@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from lmscope.testing import CAUSAL_FAMILIES, FAMILIES, MASKED_FAMILIES, tiny_scope
+from lmscope.testing import CAUSAL_FAMILIES, FAMILIES, MASKED_FAMILIES, sample_run, tiny_scope  # noqa: F401
 
 
 @pytest.fixture(scope="session")
@@ -41,10 +41,3 @@ def causal_family(request, tiny_scopes):
 @pytest.fixture(params=MASKED_FAMILIES)
 def masked_family(request, tiny_scopes):
     return tiny_scopes(request.param)
-
-
-def sample_run(scope, **options):
-    """A run on any family: generated for causal LMs, analysed (with a mask) for masked LMs."""
-    if scope.is_masked:
-        return scope.analyze("The quick [MASK] fox jumps", **options)
-    return scope.generate("1, 2, 3,", max_new_tokens=5, **options)

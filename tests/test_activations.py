@@ -9,7 +9,7 @@ import pytest  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 from sklearn.metrics import adjusted_rand_score  # noqa: E402
 
-from conftest import sample_run  # noqa: E402
+from lmscope.testing import sample_run  # noqa: E402
 from lmscope import Run  # noqa: E402
 from lmscope.activations import Clusters, NeuronActivations, cluster_neurons, neuron_activations  # noqa: E402
 from lmscope.views import validate_view  # noqa: E402

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from conftest import sample_run
+from lmscope.testing import sample_run
 
 
 def test_grid_cells_are_the_candidates_and_the_chosen_one_is_outlined(tiny_scopes):

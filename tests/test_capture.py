@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 import torch
 
-from conftest import sample_run
+from lmscope.testing import sample_run
 
 
 def test_shapes_on_every_family(any_family):

@@ -11,7 +11,7 @@ import pytest  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 from sklearn.decomposition import NMF, PCA  # noqa: E402
 
-from conftest import sample_run  # noqa: E402
+from lmscope.testing import sample_run  # noqa: E402
 from lmscope import Run  # noqa: E402
 from lmscope.factors import Factors, contributing, factorize  # noqa: E402
 from lmscope.views import validate_view  # noqa: E402

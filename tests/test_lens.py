@@ -14,7 +14,7 @@ from lmscope import lens as lens_module  # noqa: E402
 from lmscope.lens import Lens, logit_lens  # noqa: E402
 from lmscope.views.schema import validate_view  # noqa: E402
 
-from conftest import sample_run  # noqa: E402
+from lmscope.testing import sample_run  # noqa: E402
 
 
 def _softmax(x: torch.Tensor) -> np.ndarray:

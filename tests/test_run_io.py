@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 
 import lmscope
-from conftest import sample_run
+from lmscope.testing import sample_run
 
 
 def test_round_trip_is_exact(any_family, tmp_path):

@@ -13,7 +13,7 @@ from captum.attr import InputXGradient, IntegratedGradients, Saliency as CaptumS
 from matplotlib.figure import Figure  # noqa: E402
 
 import lmscope  # noqa: E402
-from conftest import sample_run  # noqa: E402
+from lmscope.testing import sample_run  # noqa: E402
 from lmscope.saliency import Saliency, compute_saliency  # noqa: E402
 from lmscope.views import validate_view  # noqa: E402
 

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import torch
 
-from conftest import sample_run
+from lmscope.testing import sample_run
 
 METHODS_ON_EVERY_KIND = ("grad_x_input", "gradient", "integrated_gradients", "erasure", "attention",
                          "attention_rollout", "attention_flow", "deeplift", "gradient_shap", "lime", "kernel_shap")

@@ -13,7 +13,7 @@ from lmscope import similarity as sim_module  # noqa: E402
 from lmscope.run import Run  # noqa: E402
 from lmscope.similarity import linear_cka, svcca  # noqa: E402
 
-from conftest import sample_run  # noqa: E402
+from lmscope.testing import sample_run  # noqa: E402
 
 
 def _run_of(states: np.ndarray) -> Run:

@@ -8,8 +8,13 @@ generate is noise, but every shape and code path is the real one.
 from __future__ import annotations
 
 from functools import lru_cache
+from typing import TYPE_CHECKING, Any
 
 import torch
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .run import Run
+    from .scope import Scope
 
 _CORPUS = [
     "The quick brown fox jumps over the lazy dog.",
@@ -119,3 +124,10 @@ def tiny_scope(family: str = "llama", *, seed: int = 0, **load_options):
 
     model, tokenizer = tiny_model(family, seed=seed)
     return load(model, tokenizer=tokenizer, **load_options)
+
+
+def sample_run(scope: Scope, **options: Any) -> Run:
+    """A small run on any tiny scope, for tests: generated for causal LMs, analysed (with a mask) for masked LMs."""
+    if scope.is_masked:
+        return scope.analyze("The quick [MASK] fox jumps", **options)
+    return scope.generate("1, 2, 3,", max_new_tokens=5, **options)
