@@ -398,7 +398,7 @@ def _json(data: dict[str, Any]) -> bytes:
 
 
 def _line(event: dict[str, Any]) -> bytes:
-    return (json.dumps(event, ensure_ascii=False, allow_nan=False, separators=(",", ":")) + "\n").encode()
+    return _json(event) + b"\n"
 
 
 def _choice(req: ExplainRequest) -> ViewChoice:
