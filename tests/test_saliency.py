@@ -93,6 +93,24 @@ def test_chunk_size_and_batching_do_not_change_results(tiny_scopes, monkeypatch)
     np.testing.assert_allclose(run.saliency(chunk_size=4).matrix, one, atol=1e-6)
 
 
+def test_large_graphs_get_one_backward_pass_per_target(tiny_scopes, monkeypatch):
+    """Above VMAP_MAX_ROWS rows the targets' backward passes run one by one, with the same results."""
+    import lmscope.saliency.engine as engine
+
+    run = tiny_scopes("llama").generate("1, 2, 3,", max_new_tokens=7)
+    batched = run.saliency(chunk_size=4).matrix
+    ig_batched = run.saliency("integrated_gradients", n_steps=6, chunk_size=4)
+    calls = []
+    real = torch.autograd.grad
+    monkeypatch.setattr(torch.autograd, "grad", lambda *a, **k: calls.append(k.get("is_grads_batched")) or real(*a, **k))
+    monkeypatch.setattr(engine, "VMAP_MAX_ROWS", 0)
+    np.testing.assert_allclose(run.saliency(chunk_size=4).matrix, batched, atol=1e-6)
+    ig_loop = run.saliency("integrated_gradients", n_steps=6, chunk_size=4)
+    np.testing.assert_allclose(ig_loop.matrix, ig_batched.matrix, atol=1e-6)
+    np.testing.assert_allclose(ig_loop.deltas, ig_batched.deltas, atol=1e-5)
+    assert calls and not any(calls)
+
+
 def test_chunks_run_only_the_positions_they_need(tiny_scopes):
     """Position chunking: each chunk's forward pass stops at its last target."""
     scope = tiny_scopes("llama")
@@ -157,7 +175,8 @@ def test_integrated_gradients_reusing_the_prefix_on_every_causal_family(causal_f
     used = []
     real = gradients._ig_reusing_prefix
     monkeypatch.setattr(gradients, "_ig_reusing_prefix", lambda *a, **k: used.append(1) or real(*a, **k))
-    reused = run.saliency("integrated_gradients", n_steps=6, chunk_size=2, step_batch=4, normalize="none")
+    reused = run.saliency("integrated_gradients", n_steps=6, chunk_size=2, step_batch=4, reuse_prefix=True,
+                          normalize="none")
     assert used, "the prefix-reuse path did not run on this family"
     per_chunk = run.saliency("integrated_gradients", n_steps=6, chunk_size=3, reuse_prefix=False, normalize="none")
     np.testing.assert_allclose(reused.matrix, per_chunk.matrix, rtol=1e-4, atol=1e-6)
@@ -171,7 +190,8 @@ def test_prefix_reuse_falls_back_when_the_cache_disagrees(tiny_scopes, monkeypat
     expected = run.saliency("integrated_gradients", n_steps=6, reuse_prefix=False).matrix
     real = Problem.segment_hidden
     monkeypatch.setattr(Problem, "segment_hidden", lambda self, x, start, cache: real(self, x, start, cache) * 1.5)
-    np.testing.assert_allclose(run.saliency("integrated_gradients", n_steps=6).matrix, expected, atol=1e-6)
+    np.testing.assert_allclose(run.saliency("integrated_gradients", n_steps=6, reuse_prefix=True).matrix, expected,
+                               atol=1e-6)
 
 
 def test_integrated_gradients_options(tiny_scopes):
