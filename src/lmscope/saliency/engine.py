@@ -42,7 +42,7 @@ AGGREGATIONS = ("l2", "sum", "mean_abs")
 NO_GRADIENT_METHODS = ("erasure", "attention", "attention_rollout", "attention_flow")
 # Largest graph (batch x positions rows in the leaves) whose targets share one vmapped
 # backward pass; above it each target gets its own pass (see batched_grad).
-VMAP_MAX_ROWS = 768
+VMAP_MAX_ROWS = 512
 
 
 class _Stop(Exception):
