@@ -61,8 +61,8 @@ def compute_saliency(run: Run, method: str = "grad_x_input", **options: Any) -> 
     ``normalize`` (``"sum"`` default, ``"max"``, ``"none"``). Gradient methods also take
     ``aggregation`` (``"l2"`` default, ``"sum"`` signed, ``"mean_abs"``), ``score``
     (``"logit"`` default, ``"logprob"``, ``"prob"``), ``contrast`` (a foil token string
-    or id: explain target rather than foil) and ``chunk_size`` (targets per batched
-    backward pass). The docs list each method's own options.
+    or id: explain target rather than foil) and ``chunk_size`` (targets per forward
+    pass, whose backward passes share it). The docs list each method's own options.
     """
     spec = get(method)
     allowed = (*_COMMON, *spec.options)

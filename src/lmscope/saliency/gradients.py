@@ -17,7 +17,8 @@ from .registry import Raw, register
 
 INTEGRATIONS = ("gausslegendre", "riemann_trapezoid", "riemann_left", "riemann_right", "riemann_middle")
 BASELINE_TOKENS = ("pad", "unk", "mask", "eos", "bos")
-# Rows (targets x IG steps x positions) one batched backward pass may hold, when step_batch is not given.
+# Rows (targets x IG steps x positions) of gradients the backward passes over one forward pass may hold,
+# when step_batch is not given.
 _ROW_BUDGET = 16384
 
 _GRADIENT_OPTIONS = {"aggregation": "l2", "score": "logit", "contrast": None, "chunk_size": 8}
@@ -25,7 +26,7 @@ _GRADIENT_OPTIONS = {"aggregation": "l2", "score": "logit", "contrast": None, "c
 
 def _check_chunk(chunk_size: Any) -> int:
     if not isinstance(chunk_size, int) or isinstance(chunk_size, bool) or chunk_size < 1:
-        raise ValueError(f"chunk_size must be a positive integer (targets per batched backward pass), "
+        raise ValueError(f"chunk_size must be a positive integer (targets that share one forward pass), "
                          f"got {chunk_size!r}")
     return chunk_size
 
