@@ -20,14 +20,18 @@ ARGS = ["--no-sandbox", "--headless", "--disable-gpu", "--disable-background-net
 ARTIFACTS = Path(__file__).resolve().parents[1] / "test-artifacts"
 VIRIDIS = [tuple(int(round(c * 255)) for c in rgb) for rgb in colormaps["viridis"].colors]
 
-# Counts tokens added to the stream area while the answer is still coming in.
+# Records tokens added to the stream area, and whether the result had already replaced the
+# streamed tokens when each was added. Mutation records arrive in DOM order but asynchronously:
+# on a fast machine every line can come in one network chunk and be handled before the observer
+# runs, so the order is read from the records themselves, not from the page's state at callback time.
 WATCH_STREAM = """() => {
   window.__streamed = [];
-  new MutationObserver(records => records.forEach(r => r.addedNodes.forEach(n => {
-    if (n.classList && n.classList.contains('lx-streamed')) {
-      window.__streamed.push({text: n.textContent, resultYet: !!(window.lmscopeExplorer.last)});
-    }
-  }))).observe(document.getElementById('lx-stream'), {childList: true});
+  let replaced = false;
+  const streamed = n => n.classList && n.classList.contains('lx-streamed');
+  new MutationObserver(records => records.forEach(r => {
+    r.addedNodes.forEach(n => { if (streamed(n)) window.__streamed.push({text: n.textContent, resultYet: replaced}); });
+    r.removedNodes.forEach(n => { if (streamed(n)) replaced = true; });
+  })).observe(document.getElementById('lx-stream'), {childList: true});
 }"""
 
 
@@ -78,7 +82,9 @@ def test_type_run_stream_hover_and_read_the_tint(page, explorer_url):
     outputs = [t["token"] for t in result["tokens"][n_input:]]
     assert [s["text"] for s in streamed] == outputs, "every generated token appears while streaming"
     assert not any(s["resultYet"] for s in streamed), "tokens appear before the result"
-    assert page.evaluate("window.lmscopeExplorer.events").count("token") == len(outputs)
+    events = page.evaluate("window.lmscopeExplorer.events")
+    assert events.count("token") == len(outputs)
+    assert events.index("result") > max(i for i, e in enumerate(events) if e == "token"), "result after the tokens"
     assert page.text_content("#lx-stream") == result["text"]
     assert page.locator(".lx-views > .lmscope").count() == 2            # candidates and saliency
     assert "done in" in page.text_content("#lx-status")
