@@ -4,11 +4,13 @@ run, watch tokens stream in, hover an output token and read the saliency tint.""
 from __future__ import annotations
 
 import math
+import threading
 from pathlib import Path
 
 import pytest
 from matplotlib import colormaps
 
+import lmscope.saliency
 from lmscope.server import create_app, running
 from lmscope.testing import tiny_scope
 
@@ -19,6 +21,10 @@ ARGS = ["--no-sandbox", "--headless", "--disable-gpu", "--disable-background-net
         "--disable-component-update", "--disable-sync", "--no-first-run"]
 ARTIFACTS = Path(__file__).resolve().parents[1] / "test-artifacts"
 VIRIDIS = [tuple(int(round(c * 255)) for c in rgb) for rgb in colormaps["viridis"].colors]
+
+# Predicates are functions, not expression strings: Playwright polls a string with eval(),
+# which the page's Content Security Policy refuses once the first check came out false.
+INFO_ARRIVED = "() => document.querySelectorAll('#lx-saliency option').length > 2"
 
 # Records tokens added to the stream area, and whether the result had already replaced the
 # streamed tokens when each was added. Mutation records arrive in DOM order but asynchronously:
@@ -67,13 +73,32 @@ def page(explorer_url):
     assert not problems, "the page misbehaved:\n" + "\n".join(problems)
 
 
-def test_type_run_stream_hover_and_read_the_tint(page, explorer_url):
+@pytest.fixture
+def hold_saliency(monkeypatch):
+    """The server's saliency waits for the returned event: generation is over, the result not sent."""
+    release = threading.Event()
+    original = lmscope.saliency.compute_saliency
+
+    def held(run, method="grad_x_input", **options):
+        release.wait(120)
+        return original(run, method, **options)
+
+    monkeypatch.setattr(lmscope.saliency, "compute_saliency", held)
+    yield release
+    release.set()
+
+
+def test_type_run_stream_hover_and_read_the_tint(page, explorer_url, hold_saliency):
     page.goto(explorer_url + "/")
-    page.wait_for_function("document.querySelectorAll('#lx-saliency option').length > 2")  # /api/info arrived
+    page.wait_for_function(INFO_ARRIVED)  # /api/info arrived
     page.evaluate(WATCH_STREAM)
     page.fill("#lx-prompt", "1, 2, 3,")
     page.fill("#lx-max-new", "5")
     page.click("#lx-run")
+    # While the server still holds the result, every generated token is already on the page.
+    page.wait_for_function("() => document.querySelectorAll('#lx-stream .lx-streamed').length === 5")
+    assert page.evaluate("window.lmscopeExplorer.last") is None
+    hold_saliency.set()
     page.wait_for_selector(".lms-kind-saliency .lms-token")
 
     result = page.evaluate("window.lmscopeExplorer.last")
@@ -104,7 +129,7 @@ def test_type_run_stream_hover_and_read_the_tint(page, explorer_url):
 
 def test_a_failed_request_shows_the_servers_message(page, explorer_url):
     page.goto(explorer_url + "/")
-    page.wait_for_function("document.querySelectorAll('#lx-saliency option').length > 2")
+    page.wait_for_function(INFO_ARRIVED)
     page.fill("#lx-prompt", "1, 2, " * 40)            # longer than the tiny model's 128-position context
     page.fill("#lx-max-new", "16")
     page.click("#lx-run")
