@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import threading
+from dataclasses import dataclass, field
+
 import pytest
+
+import lmscope.saliency
 
 from lmscope.testing import CAUSAL_FAMILIES, FAMILIES, MASKED_FAMILIES, sample_run, tiny_scope  # noqa: F401
 
@@ -41,3 +46,31 @@ def causal_family(request, tiny_scopes):
 @pytest.fixture(params=MASKED_FAMILIES)
 def masked_family(request, tiny_scopes):
     return tiny_scopes(request.param)
+
+
+@dataclass
+class Hold:
+    """A held saliency call: ``entered`` is set once it starts (generation is over), ``release``
+    lets it go on; ``waited`` says whether each call was released in time, ``runs`` what it got."""
+
+    release: threading.Event = field(default_factory=threading.Event)
+    entered: threading.Event = field(default_factory=threading.Event)
+    waited: list[bool] = field(default_factory=list)
+    runs: list = field(default_factory=list)
+
+
+@pytest.fixture
+def hold_saliency(monkeypatch):
+    """Saliency waits for ``release`` (so a test can look at the server or page while the model is busy)."""
+    hold = Hold()
+    original = lmscope.saliency.compute_saliency
+
+    def held(run, method="grad_x_input", **options):
+        hold.runs.append(run)
+        hold.entered.set()
+        hold.waited.append(hold.release.wait(120))
+        return original(run, method, **options)
+
+    monkeypatch.setattr(lmscope.saliency, "compute_saliency", held)
+    yield hold
+    hold.release.set()

@@ -5,13 +5,11 @@ corrupting each other, and bad requests get 4xx JSON errors."""
 from __future__ import annotations
 
 import json
-import threading
 from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 import pytest
 
-import lmscope.saliency
 import lmscope.server
 from lmscope.server import Limits, create_app, running
 from lmscope.server.explain import Generation, ViewChoice, explain
@@ -49,23 +47,6 @@ def stream_events(client: httpx.Client, body: dict, on_event=None) -> list[dict]
                 if on_event:
                     on_event(events[-1])
     return events
-
-
-@pytest.fixture
-def hold_saliency(monkeypatch):
-    """Saliency waits for ``release`` (so a test can look at the server while the model is busy)."""
-    release, entered = threading.Event(), threading.Event()
-    original = lmscope.saliency.compute_saliency
-    waited = []
-
-    def slow(run, method="grad_x_input", **options):
-        entered.set()
-        waited.append(release.wait(60))
-        return original(run, method, **options)
-
-    monkeypatch.setattr(lmscope.saliency, "compute_saliency", slow)
-    yield release, entered, waited
-    release.set()
 
 
 # ---------------------------------------------------------------------------- page and schema
@@ -111,7 +92,7 @@ def test_explain_equals_the_library(client, scope):
 
 
 def test_stream_sends_tokens_before_the_result(client, hold_saliency):
-    release, _, waited = hold_saliency
+    release, waited = hold_saliency.release, hold_saliency.waited
 
     def on_event(event):                 # saliency only goes on once a token has reached the client
         if event["event"] == "token":
@@ -165,7 +146,7 @@ def test_eight_concurrent_requests_each_equal_the_request_alone(url, client):
 
 
 def test_event_loop_answers_while_the_model_is_busy(url, client, hold_saliency):
-    release, entered, _ = hold_saliency
+    release, entered = hold_saliency.release, hold_saliency.entered
     with ThreadPoolExecutor(1) as pool:
         busy = pool.submit(lambda: httpx.post(url + "/api/explain", json={"prompt": "1, 2,", "max_new_tokens": 2},
                                               timeout=120))
@@ -178,7 +159,7 @@ def test_event_loop_answers_while_the_model_is_busy(url, client, hold_saliency):
 
 
 def test_a_full_queue_answers_503(scope, hold_saliency):
-    release, entered, _ = hold_saliency
+    release, entered = hold_saliency.release, hold_saliency.entered
     with running(create_app(scope, limits=Limits(max_queue=1))) as base, ThreadPoolExecutor(1) as pool:
         first = pool.submit(lambda: httpx.post(base + "/api/explain", json={"prompt": "1,", "max_new_tokens": 1},
                                                timeout=120))

@@ -4,13 +4,11 @@ run, watch tokens stream in, hover an output token and read the saliency tint.""
 from __future__ import annotations
 
 import math
-import threading
 from pathlib import Path
 
 import pytest
 from matplotlib import colormaps
 
-import lmscope.saliency
 from lmscope.server import create_app, running
 from lmscope.testing import tiny_scope
 
@@ -25,20 +23,6 @@ VIRIDIS = [tuple(int(round(c * 255)) for c in rgb) for rgb in colormaps["viridis
 # Predicates are functions, not expression strings: Playwright polls a string with eval(),
 # which the page's Content Security Policy refuses once the first check came out false.
 INFO_ARRIVED = "() => document.querySelectorAll('#lx-saliency option').length > 2"
-
-# Records tokens added to the stream area, and whether the result had already replaced the
-# streamed tokens when each was added. Mutation records arrive in DOM order but asynchronously:
-# on a fast machine every line can come in one network chunk and be handled before the observer
-# runs, so the order is read from the records themselves, not from the page's state at callback time.
-WATCH_STREAM = """() => {
-  window.__streamed = [];
-  let replaced = false;
-  const streamed = n => n.classList && n.classList.contains('lx-streamed');
-  new MutationObserver(records => records.forEach(r => {
-    r.addedNodes.forEach(n => { if (streamed(n)) window.__streamed.push({text: n.textContent, resultYet: replaced}); });
-    r.removedNodes.forEach(n => { if (streamed(n)) replaced = true; });
-  })).observe(document.getElementById('lx-stream'), {childList: true});
-}"""
 
 
 def viridis_css(t: float) -> str:
@@ -73,40 +57,26 @@ def page(explorer_url):
     assert not problems, "the page misbehaved:\n" + "\n".join(problems)
 
 
-@pytest.fixture
-def hold_saliency(monkeypatch):
-    """The server's saliency waits for the returned event: generation is over, the result not sent."""
-    release = threading.Event()
-    original = lmscope.saliency.compute_saliency
-
-    def held(run, method="grad_x_input", **options):
-        release.wait(120)
-        return original(run, method, **options)
-
-    monkeypatch.setattr(lmscope.saliency, "compute_saliency", held)
-    yield release
-    release.set()
-
-
 def test_type_run_stream_hover_and_read_the_tint(page, explorer_url, hold_saliency):
     page.goto(explorer_url + "/")
     page.wait_for_function(INFO_ARRIVED)  # /api/info arrived
-    page.evaluate(WATCH_STREAM)
     page.fill("#lx-prompt", "1, 2, 3,")
     page.fill("#lx-max-new", "5")
     page.click("#lx-run")
-    # While the server still holds the result, every generated token is already on the page.
-    page.wait_for_function("() => document.querySelectorAll('#lx-stream .lx-streamed').length === 5")
-    assert page.evaluate("window.lmscopeExplorer.last") is None
-    hold_saliency.set()
+    # The server holds the result once generation is over: every generated token must reach the page first.
+    assert hold_saliency.entered.wait(120)
+    held = hold_saliency.runs[0]
+    n_generated = len(held.token_ids) - held.n_input
+    page.wait_for_function(f"() => document.querySelectorAll('#lx-stream .lx-streamed').length === {n_generated}")
+    streamed = page.eval_on_selector_all("#lx-stream .lx-streamed", "els => els.map(e => e.textContent)")
+    assert page.evaluate("window.lmscopeExplorer.last") is None, "tokens appear before the result"
+    hold_saliency.release.set()
     page.wait_for_selector(".lms-kind-saliency .lms-token")
 
     result = page.evaluate("window.lmscopeExplorer.last")
-    streamed = page.evaluate("window.__streamed")
     n_input = result["n_input"]
     outputs = [t["token"] for t in result["tokens"][n_input:]]
-    assert [s["text"] for s in streamed] == outputs, "every generated token appears while streaming"
-    assert not any(s["resultYet"] for s in streamed), "tokens appear before the result"
+    assert streamed == outputs, "every generated token appears while streaming"
     events = page.evaluate("window.lmscopeExplorer.events")
     assert events.count("token") == len(outputs)
     assert events.index("result") > max(i for i, e in enumerate(events) if e == "token"), "result after the tokens"
