@@ -35,6 +35,7 @@ def reference_rows(scope, run, sal, attribution_cls, **attribute_options) -> np.
 
         def forward(embeddings, read=read, token=token, foil=foil):
             logits = scope.model(inputs_embeds=embeddings).logits[:, read]
+            logits = {"logit": logits, "prob": logits.softmax(-1), "logprob": logits.log_softmax(-1)}[sal.score]
             return logits[:, token] - (logits[:, foil] if foil is not None else 0)
 
         with warnings.catch_warnings():
@@ -130,7 +131,12 @@ def test_scores_and_aggregations(tiny_scopes):
     run = tiny_scopes("gpt2").generate("1, 2, 3,", max_new_tokens=3)
     prob, logprob = run.saliency(score="prob").matrix, run.saliency(score="logprob").matrix
     np.testing.assert_allclose(prob, logprob, atol=1e-6)   # d p = p d log p: same rows after normalising
-    assert not np.allclose(prob, run.saliency().matrix, atol=1e-4)
+    default = run.saliency()
+    assert default.score == "logprob" and run.saliency("gradient").score == "logprob"
+    np.testing.assert_array_equal(default.matrix, logprob)
+    logit = run.saliency(score="logit")
+    assert logit.score == "logit" and not np.allclose(prob, logit.matrix, atol=1e-4)
+    assert run.saliency("integrated_gradients", n_steps=2).score == "logit"
     signed = run.saliency(aggregation="sum", normalize="none")
     assert signed.signed and (signed.matrix < 0).any()
     raw = run.saliency(normalize="none").matrix
@@ -214,6 +220,10 @@ def test_contrastive_gradient_is_gradient_of_logit_difference(tiny_scopes):
     sal = run.saliency("grad_x_input", contrast=" the")
     assert sal.foil_ids.tolist() == foil * len(sal.targets)
     np.testing.assert_allclose(sal.matrix, reference_rows(scope, run, sal, InputXGradient), atol=1e-5)
+    # the default score's difference, log p(target) - log p(foil), is the logit difference
+    logit = run.saliency("grad_x_input", contrast=" the", score="logit")
+    np.testing.assert_allclose(sal.matrix, logit.matrix, atol=1e-6)
+    np.testing.assert_allclose(sal.matrix, reference_rows(scope, run, logit, InputXGradient), atol=1e-5)
     assert not np.allclose(sal.matrix, run.saliency().matrix, atol=1e-3)
     # a foil equal to the target leaves nothing to explain: the row is zero, not NaN
     target = int(sal.targets[0])

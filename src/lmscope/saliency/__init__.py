@@ -1,7 +1,7 @@
 """Input saliency: for each explained token, how much each earlier token mattered.
 
 >>> run = scope.generate("William Shakespeare was born in the year", max_new_tokens=4)  # doctest: +SKIP
->>> sal = run.saliency()                       # gradient x input, as the seed defines it  # doctest: +SKIP
+>>> sal = run.saliency()                       # gradient x input, Ecco's and Inseq's rows # doctest: +SKIP
 >>> sal.matrix                                 # (targets, positions), rows sum to 1       # doctest: +SKIP
 >>> run.saliency("integrated_gradients", n_steps=50).deltas                                # doctest: +SKIP
 >>> run.saliency("grad_x_input", contrast=" 1565")   # why this token rather than " 1565"  # doctest: +SKIP
@@ -60,7 +60,9 @@ def compute_saliency(run: Run, method: str = "grad_x_input", **options: Any) -> 
     token, or every mask token of a masked LM, or every position of analysed text) and
     ``normalize`` (``"sum"`` default, ``"max"``, ``"none"``). Gradient methods also take
     ``aggregation`` (``"l2"`` default, ``"sum"`` signed, ``"mean_abs"``), ``score``
-    (``"logit"`` default, ``"logprob"``, ``"prob"``), ``contrast`` (a foil token string
+    (``"logprob"``, ``"prob"`` or ``"logit"``; each method has its default: the
+    log-probability for gradient and gradient x input, whose rows are Ecco's and Inseq's;
+    the logit for integrated gradients), ``contrast`` (a foil token string
     or id: explain target rather than foil) and ``chunk_size`` (targets per forward
     pass, whose backward passes share it). The docs list each method's own options.
     """

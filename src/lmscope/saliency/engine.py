@@ -2,8 +2,8 @@
 
 A :class:`Problem` fixes what is explained: the token ids, the target positions, the token
 each target is explained as (and its foil, for contrastive saliency) and the score read
-from the model (the logit by default). Its methods run the model the way every method
-needs it:
+from the model (its logit, log-probability or probability). Its methods run the model the
+way every method needs it:
 
 - the *input embeddings* are the output of the model's input-embedding module
   (``anatomy.embeddings``): gradient methods replace that output with a leaf tensor, so
@@ -402,7 +402,8 @@ def make_problem(run: Run, targets: Any, *, score: str, contrast: int | str | No
     """Validate targets, score and contrast, and build the :class:`Problem`."""
     scope = run.require_scope()
     if score not in SCORES:
-        raise ValueError(f"score={score!r} is not known; choose from {SCORES} (the seed's saliency uses 'logit')")
+        raise ValueError(f"score={score!r} is not known; choose from {SCORES} ("
+                         "'logprob' and 'prob' give Ecco's and Inseq's rows, 'logit' the seed article's formula)")
     positions = check_targets(default_targets(run) if targets is None else targets, run, not scope.is_masked)
     device = scope.device
     target_ids = torch.as_tensor(explained_ids(run, positions), dtype=torch.long, device=device)

@@ -21,7 +21,10 @@ BASELINE_TOKENS = ("pad", "unk", "mask", "eos", "bos")
 # when step_batch is not given.
 _ROW_BUDGET = 16384
 
-_GRADIENT_OPTIONS = {"aggregation": "l2", "score": "logit", "contrast": None, "chunk_size": 8}
+# The log-probability: after normalisation its rows are those of the probability, which Ecco and
+# Inseq attribute (d p = p d log p), without the probability's underflow for unlikely tokens in
+# half precision; and with contrast= its difference is the logit difference of Yin & Neubig.
+_GRADIENT_OPTIONS = {"aggregation": "l2", "score": "logprob", "contrast": None, "chunk_size": 8}
 
 
 def _check_chunk(chunk_size: Any) -> int:
@@ -47,11 +50,14 @@ def _gradient_rows(problem: Problem, *, aggregation: str, chunk_size: int, times
 
 @register("grad_x_input", options=_GRADIENT_OPTIONS, gradients=True, contrast=True)
 def grad_x_input(problem: Problem, *, aggregation: str, chunk_size: int, **_: Any) -> Raw:
-    """Gradient of the target's score w.r.t. each input embedding, times that embedding (the seed's definition).
+    """Gradient of the target's score w.r.t. each input embedding, times that embedding (the seed's saliency).
 
-    With the defaults (score ``"logit"``, aggregation ``"l2"``, normalisation ``"sum"``) a
-    row is ``‖∇_{x_i} logit · x_i‖₂`` divided by its sum, as in the seed article. With
-    ``aggregation="sum"`` the scores keep their sign (the dot product gradient · input).
+    With the defaults (aggregation ``"l2"``, normalisation ``"sum"``) a row is
+    ``‖∇_{x_i} score · x_i‖₂`` divided by its sum. The default score, the token's
+    log-probability, gives the rows of its probability, Ecco's and Inseq's numbers;
+    ``score="logit"`` differentiates the logit before the softmax, the seed article's
+    formula. With ``aggregation="sum"`` the scores keep their sign (the dot product
+    gradient · input).
     """
     return _gradient_rows(problem, aggregation=aggregation, chunk_size=chunk_size, times_input=True)
 
@@ -120,8 +126,8 @@ def baseline_embeddings(problem: Problem, baseline: Any) -> torch.Tensor:
 
 
 @register("integrated_gradients", gradients=True, contrast=True, options={
-    **_GRADIENT_OPTIONS, "chunk_size": 4, "n_steps": 50, "baseline": "zeros", "integration": "gausslegendre",
-    "step_batch": None, "reuse_prefix": False})
+    **_GRADIENT_OPTIONS, "score": "logit", "chunk_size": 4, "n_steps": 50, "baseline": "zeros",
+    "integration": "gausslegendre", "step_batch": None, "reuse_prefix": False})
 def integrated_gradients(problem: Problem, *, aggregation: str, chunk_size: int, n_steps: int, baseline: Any,
                          integration: str, step_batch: int | None, reuse_prefix: bool, **_: Any) -> Raw:
     """Integrated gradients (Sundararajan et al. 2017) from a baseline to the input embeddings.
