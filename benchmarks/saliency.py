@@ -2,9 +2,10 @@
 
 Baseline: the per-token loop that Ecco and Inseq run, recomputing the prefix for every
 explained token (``model(inputs_embeds=prefix)``, which projects every position onto the
-vocabulary, then one backward pass per token; for integrated gradients Captum's
-``IntegratedGradients`` per token, as Inseq does). A second, leaner loop (only the target's
-logit projected) separates the gain of batching from the gain of skipping the vocabulary.
+vocabulary, then one backward pass of the token's probability per token; for integrated
+gradients Captum's ``IntegratedGradients`` of the logit per token, as Inseq runs it). A
+second, leaner loop (only the last position projected) separates the gain of batching from
+the gain of skipping the vocabulary.
 
 Prints, for "1, 2, 3," + 30 generated tokens on SmolLM2:
 - grad_x_input for all 30 tokens vs the loop (goal >= 3x), and that both agree;
@@ -59,7 +60,7 @@ def normalise(row: torch.Tensor) -> np.ndarray:
 
 
 def loop_grad_x_input(scope, run, *, lean: bool) -> np.ndarray:
-    """One forward + backward per explained token over its prefix (Ecco/Inseq style unless ``lean``)."""
+    """Per explained token, forward + backward of its probability over its prefix (Ecco/Inseq style unless ``lean``)."""
     ids = torch.as_tensor(run.token_ids, device=scope.device)[None]
     embed = scope.anatomy.embeddings
     out = np.zeros((run.n_output, run.n_tokens))
@@ -67,10 +68,11 @@ def loop_grad_x_input(scope, run, *, lean: bool) -> np.ndarray:
         x = embed(ids[:, :t]).detach().requires_grad_(True)
         if lean:
             hidden = scope.model.base_model(inputs_embeds=x).last_hidden_state[:, -1]
-            logit = scope.model.get_output_embeddings()(hidden)[0, ids[0, t]]
+            logits = scope.model.get_output_embeddings()(hidden)[0]
         else:
-            logit = scope.model(inputs_embeds=x).logits[0, -1, ids[0, t]]
-        (grad,) = torch.autograd.grad(logit, x)
+            logits = scope.model(inputs_embeds=x).logits[0, -1]
+        prob = logits.softmax(-1)[ids[0, t]]      # what Ecco and Inseq attribute, and lmscope's default
+        (grad,) = torch.autograd.grad(prob, x)
         out[i, :t] = normalise((grad * x)[0].norm(dim=-1))
     return out
 
