@@ -126,7 +126,7 @@ def baseline_embeddings(problem: Problem, baseline: Any) -> torch.Tensor:
 
 
 @register("integrated_gradients", gradients=True, contrast=True, options={
-    **_GRADIENT_OPTIONS, "score": "logit", "chunk_size": 4, "n_steps": 50, "baseline": "zeros",
+    **_GRADIENT_OPTIONS, "score": "logit", "chunk_size": 6, "n_steps": 50, "baseline": "zeros",
     "integration": "gausslegendre", "step_batch": None, "reuse_prefix": False})
 def integrated_gradients(problem: Problem, *, aggregation: str, chunk_size: int, n_steps: int, baseline: Any,
                          integration: str, step_batch: int | None, reuse_prefix: bool, **_: Any) -> Raw:
