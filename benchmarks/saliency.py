@@ -13,7 +13,8 @@ Prints, for "1, 2, 3," + 30 generated tokens on SmolLM2:
 - peak memory (resident set of this process);
 - in a child process: a 1,000-token text with 200 targets (the last 200 positions), its
   time and peak resident memory (must fit a 24 GiB machine).
-Inseq or Ecco, if installed, are timed on the same task too.
+Inseq or Ecco, if installed, are timed on the same task too, with their ratio and how far
+their rows are from ours.
 
 Run: ``.venv/bin/python benchmarks/saliency.py`` (``--skip-long`` leaves out the long text,
 ``--repeats N`` sets the repeats; on 2 CPU cores the long text takes several minutes).
@@ -99,18 +100,47 @@ def loop_integrated_gradients(scope, run) -> tuple[np.ndarray, np.ndarray]:
     return out, deltas
 
 
-def peers(run, scope) -> None:
-    """Time Inseq and Ecco on the same task when they are installed."""
-    for name in ("inseq", "ecco"):
-        if importlib.util.find_spec(name) is None:
-            print(f"{name:<26}: not installed, skipped")
-    if importlib.util.find_spec("inseq") is not None:
+def peers(run, scope, *, t_gxi: float, gxi, t_ig: float) -> None:
+    """Inseq and Ecco on the same task when they are installed: time, ratio, and agreement with ours."""
+    n = run.n_tokens - 1          # peers give a (positions, targets) table over every position but the last
+    if importlib.util.find_spec("inseq") is None:
+        print("inseq                     : not installed, skipped")
+    else:
         import inseq
 
-        model = inseq.load_model(scope.model, "input_x_gradient", tokenizer=scope.tokenizer)
+        def inseq_rows(method: str, **kwargs) -> tuple[float, np.ndarray]:
+            model = inseq.load_model(scope.model, method, tokenizer=scope.tokenizer)
+            start = time.perf_counter()
+            out = model.attribute(run.input_text, generated_texts=run.text, attribute_target=False,
+                                  show_progress=False, **kwargs)
+            seconds = time.perf_counter() - start
+            table = out.aggregate().sequence_attributions[0].target_attributions.float().numpy()
+            return seconds, np.nan_to_num(table[:n]).T           # (targets, positions), like ours
+
+        seconds, rows = inseq_rows("input_x_gradient")
+        print(f"inseq input_x_gradient    : {seconds:.2f} s  ratio {seconds / t_gxi:.2f}x  "
+              f"max |difference| of rows {np.abs(rows - gxi.matrix[:, :n]).max():.1e}")
+        # Inseq's integrated gradients start from the unk token's embedding; ours from zeros unless told.
+        seconds, rows = inseq_rows("integrated_gradients", n_steps=IG_STEPS, attributed_fn="logit")
+        ours = run.saliency("integrated_gradients", n_steps=IG_STEPS, baseline="unk")
+        print(f"inseq integrated_gradients: {seconds:.2f} s  ratio {seconds / t_ig:.2f}x  (logit, unk baseline; "
+              f"max |difference| of rows {np.abs(rows - ours.matrix[:, :n]).max():.1e})")
+    if importlib.util.find_spec("ecco") is None:
+        print("ecco                      : not installed, skipped")
+        return
+    try:  # Ecco 0.1.x predates transformers 5 and matplotlib 3.9; say so rather than stop the benchmark
+        from ecco.lm import LM
+
+        config = {"embedding": "model.embed_tokens.weight", "type": "causal", "activations": [r"mlp\.down_proj"],
+                  "token_prefix": "Ġ", "partial_token_prefix": ""}
+        lm = LM(scope.model, scope.tokenizer, model_name=scope.name, config=config, verbose=False, gpu=False)
         start = time.perf_counter()
-        model.attribute(run.input_text, generated_texts=run.text, attribute_target=False)
-        print(f"inseq input_x_gradient    : {time.perf_counter() - start:.2f} s")
+        lm.generate(run.input_text, generate=run.n_output, attribution=["ixg"], do_sample=False)
+        seconds = time.perf_counter() - start
+        print(f"ecco ixg (with generation): {seconds:.2f} s  ratio {seconds / t_gxi:.2f}x")
+    except Exception as error:  # noqa: BLE001 - any failure of the optional peer is reported, not raised
+        print(f"ecco                      : installed but could not run here ({type(error).__name__}: "
+              f"{str(error).splitlines()[0] if str(error) else ''})")
 
 
 def long_text(scope) -> None:
@@ -159,7 +189,7 @@ def main() -> None:
     print(f"per-token Captum IG loop   : {t_ig_loop:.2f} s  ratio {t_ig_loop / t_ig:.2f}x  (goal >= 2x)")
     print(f"completeness |delta|, max  : ours {np.abs(ig.deltas).max():.4g}, loop {np.abs(ig_deltas).max():.4g}; "
           f"max |difference| of rows {np.abs(ig.matrix - ig_reference).max():.1e}")
-    peers(run, scope)
+    peers(run, scope, t_gxi=t_ours, gxi=sal, t_ig=t_ig)
     print(f"peak resident memory       : {peak_rss_gib():.2f} GiB (whole process so far)")
 
     if not args.skip_long:
