@@ -66,8 +66,8 @@ class Problem:
     ids: torch.Tensor            # (n,) token ids on the model's device
     targets: np.ndarray          # (k,) sorted positions of the explained tokens
     target_ids: torch.Tensor     # (k,) the token each target is explained as
+    score: str                   # one of SCORES; each method passes its own default
     foil_ids: torch.Tensor | None = None   # (k,) contrastive foil per target, or None
-    score: str = "logit"
     _base: torch.Tensor | None = field(default=None, repr=False)
 
     # ------------------------------------------------------------------ geometry
