@@ -127,6 +127,22 @@ def test_chunks_run_only_the_positions_they_need(tiny_scopes):
     assert lengths == [run.n_tokens, 4, 6, 8]
 
 
+def test_the_logit_score_never_projects_onto_the_whole_vocabulary(tiny_scopes, monkeypatch):
+    """The logit (integrated gradients' default, and with a foil) needs only the target's and
+    foil's rows of the head; the log-probability needs the whole vocabulary, at the target rows."""
+    scope = tiny_scopes("llama")
+    run = scope.generate("1, 2, 3,", max_new_tokens=3)
+    shapes = []
+    whole = type(scope.anatomy).logits
+    monkeypatch.setattr(type(scope.anatomy), "logits", lambda self, h, **kw: shapes.append(h.shape) or whole(
+        self, h, **kw))
+    run.saliency("integrated_gradients", n_steps=4)
+    run.saliency("grad_x_input", score="logit", contrast=" the")
+    assert shapes == []
+    run.saliency("grad_x_input", chunk_size=3)
+    assert [s[-2] for s in shapes] == [3]      # one projection, of the three targets' rows only
+
+
 def test_scores_and_aggregations(tiny_scopes):
     run = tiny_scopes("gpt2").generate("1, 2, 3,", max_new_tokens=3)
     prob, logprob = run.saliency(score="prob").matrix, run.saliency(score="logprob").matrix

@@ -98,6 +98,30 @@ class Anatomy:
             hidden = torch.tanh(hidden / self.logit_softcap) * self.logit_softcap
         return hidden
 
+    def token_logits(self, hidden: torch.Tensor, token_ids: torch.Tensor) -> torch.Tensor:
+        """The logit of one token per state: ``hidden`` ``(..., hidden)``, ``token_ids`` broadcastable to ``(...)``.
+
+        When the head ends in a plain linear layer, only the rows of those tokens are
+        multiplied in: a whole-vocabulary projection costs a large matrix product and, in a
+        backward pass, a vocabulary-sized gradient per state, only to keep one number of it.
+        Equal to ``logits(hidden).gather(...)`` up to float rounding.
+        """
+        head = _get(self.model, self.head_paths[-1]) if self.head_paths else None
+        if not isinstance(head, nn.Linear) or head._forward_hooks or head._forward_pre_hooks or head.weight.is_meta:
+            logits = self.logits(hidden)
+            return logits.gather(-1, token_ids.expand(logits.shape[:-1])[..., None])[..., 0]
+        if self.final_norm is not None:
+            hidden = self.final_norm(hidden)
+        for path in self.head_paths[:-1]:
+            hidden = _get(self.model, path)(hidden)
+        ids = token_ids.expand(hidden.shape[:-1])
+        logits = (hidden * head.weight[ids]).sum(-1)
+        if head.bias is not None:
+            logits = logits + head.bias[ids]
+        if self.logit_softcap:
+            logits = torch.tanh(logits / self.logit_softcap) * self.logit_softcap
+        return logits
+
     def describe(self) -> dict[str, object]:
         """Plain summary of where each part lives."""
         return {

@@ -195,8 +195,16 @@ class Problem:
         """Score of targets ``rows`` from their hidden states ``(..., len(rows), hidden)``.
 
         The logit (or log-probability, probability) of the target token, minus the foil's
-        when the saliency is contrastive. Only these rows are projected onto the vocabulary.
+        when the saliency is contrastive. Only these rows are projected onto the vocabulary,
+        and for the logit score only onto the target's (and foil's) row of the head.
         """
+        index = self.target_ids[torch.as_tensor(rows, device=self.target_ids.device)]
+        if self.score == "logit":
+            picked = self.anatomy.token_logits(hidden_rows, index)
+            if self.foil_ids is not None:
+                foil = self.foil_ids[torch.as_tensor(rows, device=self.foil_ids.device)]
+                picked = picked - self.anatomy.token_logits(hidden_rows, foil)
+            return picked
         logits = self.anatomy.logits(hidden_rows)
         if self.score == "logprob":
             logits = torch.log_softmax(logits.float(), dim=-1)
