@@ -115,12 +115,13 @@ class Anatomy:
         for path in self.head_paths[:-1]:
             hidden = _get(self.model, path)(hidden)
         ids = token_ids.expand(hidden.shape[:-1])
-        logits = (hidden * head.weight[ids]).sum(-1)
+        # summed in float32, as a matrix product accumulates, also for half-precision models
+        logits = (hidden.float() * head.weight[ids].float()).sum(-1)
         if head.bias is not None:
-            logits = logits + head.bias[ids]
+            logits = logits + head.bias[ids].float()
         if self.logit_softcap:
             logits = torch.tanh(logits / self.logit_softcap) * self.logit_softcap
-        return logits
+        return logits.to(hidden.dtype)
 
     def describe(self) -> dict[str, object]:
         """Plain summary of where each part lives."""

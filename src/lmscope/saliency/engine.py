@@ -210,7 +210,6 @@ class Problem:
             logits = torch.log_softmax(logits.float(), dim=-1)
         elif self.score == "prob":
             logits = torch.softmax(logits.float(), dim=-1)
-        index = self.target_ids[torch.as_tensor(rows, device=self.target_ids.device)]
         shape = logits.shape[:-1]
         picked = logits.gather(-1, index.expand(shape)[..., None])[..., 0]
         if self.foil_ids is not None:
