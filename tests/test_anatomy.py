@@ -30,25 +30,25 @@ def test_head_reproduces_model_logits(any_family):
     torch.testing.assert_close(got, expected, atol=1e-4, rtol=1e-4)
 
 
-
 def test_token_logits_equal_the_whole_vocabulary_projection(any_family):
-    """One token's logit per state, from its head row only, equals picking it from every logit:
-    with the final norm, a head bias (Phi, BERT), soft-capping (Gemma 2), and through the
+    """Chosen tokens' logits per state, from their head rows only, equal picking them from every
+    logit: with the final norm, a head bias (Phi, BERT), soft-capping (Gemma 2), and through the
     whole-vocabulary path when a hook sits on the head."""
     anatomy = any_family.anatomy
     hidden = torch.randn(2, 3, anatomy.hidden_size, generator=torch.Generator().manual_seed(0))
-    ids = torch.tensor([5, 0, 17])
+    ids = torch.tensor([[5, 1], [0, 3], [17, 17]])               # two tokens per state, e.g. target and foil
     with torch.no_grad():
-        expected = anatomy.logits(hidden).gather(-1, ids.expand(2, 3)[..., None])[..., 0]
+        expected = anatomy.logits(hidden).gather(-1, ids.expand(2, 3, 2))
         torch.testing.assert_close(anatomy.token_logits(hidden, ids), expected, atol=1e-5, rtol=1e-5)
         head = any_family.model.get_submodule(anatomy.head_paths[-1])
         handle = head.register_forward_hook(lambda _m, _i, out: out * 2)
         try:
             torch.testing.assert_close(anatomy.token_logits(hidden, ids), anatomy.logits(hidden).gather(
-                -1, ids.expand(2, 3)[..., None])[..., 0])
+                -1, ids.expand(2, 3, 2)))
         finally:
             handle.remove()
     assert isinstance(head, nn.Linear) or anatomy.is_masked   # causal heads take the fast path
+
 
 def test_hidden_state_zero_is_block_input(causal_family):
     scope = causal_family

@@ -99,24 +99,24 @@ class Anatomy:
         return hidden
 
     def token_logits(self, hidden: torch.Tensor, token_ids: torch.Tensor) -> torch.Tensor:
-        """The logit of one token per state: ``hidden`` ``(..., hidden)``, ``token_ids`` broadcastable to ``(...)``.
+        """Logits of chosen tokens: ``hidden`` ``(..., hidden)``, ``token_ids`` ``(..., m)`` broadcastable; ``(..., m)``.
 
         When the head ends in a plain linear layer, only the rows of those tokens are
         multiplied in: a whole-vocabulary projection costs a large matrix product and, in a
-        backward pass, a vocabulary-sized gradient per state, only to keep one number of it.
-        Equal to ``logits(hidden).gather(...)`` up to float rounding.
+        backward pass, a vocabulary-sized gradient per state, only to keep ``m`` numbers of
+        it. Equal to ``logits(hidden).gather(-1, token_ids)`` up to float rounding.
         """
         head = _get(self.model, self.head_paths[-1]) if self.head_paths else None
         if not isinstance(head, nn.Linear) or head._forward_hooks or head._forward_pre_hooks or head.weight.is_meta:
             logits = self.logits(hidden)
-            return logits.gather(-1, token_ids.expand(logits.shape[:-1])[..., None])[..., 0]
+            return logits.gather(-1, token_ids.expand(*logits.shape[:-1], token_ids.shape[-1]))
         if self.final_norm is not None:
             hidden = self.final_norm(hidden)
         for path in self.head_paths[:-1]:
             hidden = _get(self.model, path)(hidden)
-        ids = token_ids.expand(hidden.shape[:-1])
+        ids = token_ids.expand(*hidden.shape[:-1], token_ids.shape[-1])
         # summed in float32, as a matrix product accumulates, also for half-precision models
-        logits = (hidden.float() * head.weight[ids].float()).sum(-1)
+        logits = (hidden.float()[..., None, :] * head.weight[ids].float()).sum(-1)
         if head.bias is not None:
             logits = logits + head.bias[ids].float()
         if self.logit_softcap:

@@ -198,24 +198,17 @@ class Problem:
         when the saliency is contrastive. Only these rows are projected onto the vocabulary,
         and for the logit score only onto the target's (and foil's) row of the head.
         """
-        index = self.target_ids[torch.as_tensor(rows, device=self.target_ids.device)]
-        if self.score == "logit":
-            picked = self.anatomy.token_logits(hidden_rows, index)
-            if self.foil_ids is not None:
-                foil = self.foil_ids[torch.as_tensor(rows, device=self.foil_ids.device)]
-                picked = picked - self.anatomy.token_logits(hidden_rows, foil)
-            return picked
-        logits = self.anatomy.logits(hidden_rows)
-        if self.score == "logprob":
-            logits = torch.log_softmax(logits.float(), dim=-1)
-        elif self.score == "prob":
-            logits = torch.softmax(logits.float(), dim=-1)
-        shape = logits.shape[:-1]
-        picked = logits.gather(-1, index.expand(shape)[..., None])[..., 0]
+        chosen = torch.as_tensor(rows, device=self.target_ids.device)
+        ids = self.target_ids[chosen, None]                                   # (k, 1), or (k, 2) with the foil
         if self.foil_ids is not None:
-            foil = self.foil_ids[torch.as_tensor(rows, device=self.foil_ids.device)]
-            picked = picked - logits.gather(-1, foil.expand(shape)[..., None])[..., 0]
-        return picked
+            ids = torch.cat([ids, self.foil_ids[chosen, None]], dim=-1)
+        if self.score == "logit":
+            picked = self.anatomy.token_logits(hidden_rows, ids)
+        else:
+            logits = self.anatomy.logits(hidden_rows).float()
+            logits = torch.log_softmax(logits, dim=-1) if self.score == "logprob" else torch.softmax(logits, dim=-1)
+            picked = logits.gather(-1, ids.expand(*logits.shape[:-1], ids.shape[-1]))
+        return picked[..., 0] if self.foil_ids is None else picked[..., 0] - picked[..., 1]
 
     def read_scores(self, hidden: torch.Tensor, rows: np.ndarray, *, shift: np.ndarray | None = None) -> torch.Tensor:
         """Scores ``(batch, len(rows))`` of targets ``rows`` read from a forward pass's hidden states."""

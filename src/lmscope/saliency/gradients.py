@@ -140,9 +140,10 @@ def integrated_gradients(problem: Problem, *, aggregation: str, chunk_size: int,
     on CPU the backward passes through its small segments (matrix products of fewer rows)
     cost more than the forward passes saved (SmolLM2, 30 targets, 50 steps: forward 2.9 s
     instead of 7.0 s, backward 51 s instead of 45 s, measured before the logit score stopped
-    projecting onto the whole vocabulary), so it is off by default. The completeness delta (attributions summed over positions and
-    embedding dimensions minus the score difference between input and baseline) is reported
-    per target in ``Saliency.deltas``; it shrinks as ``n_steps`` grows.
+    projecting onto the whole vocabulary), so it is off by default. The completeness delta
+    (attributions summed over positions and embedding dimensions minus the score difference
+    between input and baseline) is reported per target in ``Saliency.deltas``; it shrinks as
+    ``n_steps`` grows.
     """
     chunk_size = _check_chunk(chunk_size)
     alphas, weights = quadrature(integration, n_steps)
