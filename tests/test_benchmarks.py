@@ -1,6 +1,7 @@
-"""The saliency benchmark script on a tiny model: it runs end to end, and its per-token
-baselines (the Ecco/Inseq-style loop, Captum's integrated gradients per token) give the
-same rows as lmscope, so the ratios it prints compare equal work."""
+"""The benchmark scripts on a tiny model, so they cannot rot unnoticed: each runs end to end
+and prints its ratios, and the saliency benchmark's per-token baselines (the Ecco/Inseq-style
+loop, Captum's integrated gradients per token) give lmscope's rows, so the ratios it prints
+compare equal work."""
 
 from __future__ import annotations
 
@@ -12,15 +13,26 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-BENCHMARK = Path(__file__).resolve().parents[1] / "benchmarks" / "saliency.py"
+BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
+
+
+def load_benchmark(name: str):
+    """benchmarks/<name>.py as a module (the folder is not a package)."""
+    spec = importlib.util.spec_from_file_location(f"benchmark_{name}", BENCHMARKS / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def ratio(out: str, label: str) -> float:
+    """The number after ``label`` and a colon in the printed output."""
+    return float(re.search(re.escape(label) + r"\s*:\s*([0-9.]+)", out).group(1))
 
 
 @pytest.fixture
 def bench(monkeypatch, tiny_scopes):
     """benchmarks/saliency.py as a module, on the tiny llama with few tokens and steps."""
-    spec = importlib.util.spec_from_file_location("benchmark_saliency", BENCHMARK)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+    module = load_benchmark("saliency")
     scope = tiny_scopes("llama")
     monkeypatch.setattr(module.lmscope, "load", lambda *a, **k: scope)
     monkeypatch.setattr(module, "NEW_TOKENS", 4)
@@ -63,3 +75,39 @@ def test_long_text_reports_time_and_memory(bench, capsys):
     match = re.fullmatch(r"long text\s+: (\d+) tokens, (\d+) targets, grad_x_input [0-9.]+ s, "
                          r"peak resident memory [0-9.]+ GiB", line)
     assert match and int(match.group(1)) == bench.LONG_TOKENS and int(match.group(2)) == bench.LONG_TARGETS
+
+
+def test_capture_benchmark(monkeypatch, tiny_scopes, capsys):
+    module = load_benchmark("capture")
+    monkeypatch.setattr(module.lmscope, "load", lambda *a, **k: tiny_scopes("llama"))
+    monkeypatch.setattr(module, "NEW_TOKENS", 3)
+    monkeypatch.setattr(module, "REPEATS", 1)
+    loads = []       # the load times run the real model in child processes; here only the calls are checked
+    monkeypatch.setattr(module, "load_time", lambda cache: loads.append(cache) or 2.0)
+    module.main()
+    out = capsys.readouterr().out
+    assert ratio(out, "ratio capture/plain") > 0
+    assert len(loads) == 2 and loads[0] is not None and loads[1] is None      # a fresh cache, then the user's
+    assert "cold/warm = 1.0x" in out
+
+
+def test_corpus_benchmark(monkeypatch, capsys):
+    module = load_benchmark("corpus")
+    monkeypatch.setattr(module, "REPEATS", 1)
+    monkeypatch.setattr(sys, "argv", ["corpus.py", "--no-real"])
+    module.main()
+    out = capsys.readouterr().out
+    assert out.startswith("tiny llama: 240 texts") and "SmolLM2" not in out
+    assert ratio(out, "ratio collect / plain") > 0 and ratio(out, "ratio collect / forward only") > 0
+
+
+@pytest.mark.parametrize("stream", [False, True])
+def test_serve_load_benchmark(monkeypatch, capsys, stream):
+    module = load_benchmark("serve_load")
+    argv = ["serve_load.py", "--requests", "4", "--clients", "2", "--max-new-tokens", "2"]
+    monkeypatch.setattr(sys, "argv", argv + (["--stream"] if stream else []))
+    module.main()
+    out = capsys.readouterr().out
+    assert ("/api/stream" in out) == stream
+    assert "server, 2 clients" in out and ratio(out, "throughput ratio server/in-process") > 0
+    assert re.search(r"1-client overhead per request: [+-][0-9.]+ ms", out)
