@@ -140,10 +140,9 @@ def integrated_gradients(problem: Problem, *, aggregation: str, chunk_size: int,
     on CPU the backward passes through its small segments (matrix products of fewer rows)
     cost as much as the forward passes saved (SmolLM2, 30 targets, 50 steps: 47.9-49.1 s
     with it against 46.7-47.1 s without, alternating in one process), so it is off by
-    default. The completeness delta
-    (attributions summed over positions and embedding dimensions minus the score difference
-    between input and baseline) is reported per target in ``Saliency.deltas``; it shrinks as
-    ``n_steps`` grows.
+    default. The completeness delta (attributions summed over positions and embedding
+    dimensions minus the score difference between input and baseline) is reported per
+    target in ``Saliency.deltas``; it shrinks as ``n_steps`` grows.
     """
     chunk_size = _check_chunk(chunk_size)
     alphas, weights = quadrature(integration, n_steps)
