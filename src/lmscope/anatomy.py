@@ -90,13 +90,22 @@ class Anatomy:
 
     def logits(self, hidden: torch.Tensor, *, raw: bool = False) -> torch.Tensor:
         """Project residual-stream states to vocabulary logits (final norm first unless raw)."""
+        hidden = self._before_last_head_module(hidden, raw=raw)
+        for path in self.head_paths[-1:]:
+            hidden = _get(self.model, path)(hidden)
+        return self._softcap(hidden)
+
+    def _before_last_head_module(self, hidden: torch.Tensor, *, raw: bool = False) -> torch.Tensor:
+        """States as the head's last module receives them: final norm (unless raw), then any head modules before it."""
         if not raw and self.final_norm is not None:
             hidden = self.final_norm(hidden)
-        for path in self.head_paths:
+        for path in self.head_paths[:-1]:
             hidden = _get(self.model, path)(hidden)
-        if self.logit_softcap:
-            hidden = torch.tanh(hidden / self.logit_softcap) * self.logit_softcap
         return hidden
+
+    def _softcap(self, logits: torch.Tensor) -> torch.Tensor:
+        """Gemma 2's final logit soft-capping, where the model has it."""
+        return torch.tanh(logits / self.logit_softcap) * self.logit_softcap if self.logit_softcap else logits
 
     def token_logits(self, hidden: torch.Tensor, token_ids: torch.Tensor) -> torch.Tensor:
         """Logits of chosen tokens: ``hidden`` ``(..., hidden)``, ``token_ids`` ``(..., m)`` broadcastable; ``(..., m)``.
@@ -110,18 +119,13 @@ class Anatomy:
         if not isinstance(head, nn.Linear) or head._forward_hooks or head._forward_pre_hooks or head.weight.is_meta:
             logits = self.logits(hidden)
             return logits.gather(-1, token_ids.expand(*logits.shape[:-1], token_ids.shape[-1]))
-        if self.final_norm is not None:
-            hidden = self.final_norm(hidden)
-        for path in self.head_paths[:-1]:
-            hidden = _get(self.model, path)(hidden)
-        ids = token_ids.expand(*hidden.shape[:-1], token_ids.shape[-1])
+        hidden = self._before_last_head_module(hidden)
+        rows = head.weight[token_ids].float()           # (..., m, hidden), broadcast over the states' batch
         # summed in float32, as a matrix product accumulates, also for half-precision models
-        logits = (hidden.float()[..., None, :] * head.weight[ids].float()).sum(-1)
+        logits = (hidden.float()[..., None, :] * rows).sum(-1)
         if head.bias is not None:
-            logits = logits + head.bias[ids].float()
-        if self.logit_softcap:
-            logits = torch.tanh(logits / self.logit_softcap) * self.logit_softcap
-        return logits.to(hidden.dtype)
+            logits = logits + head.bias[token_ids].float()
+        return self._softcap(logits).to(hidden.dtype)
 
     def describe(self) -> dict[str, object]:
         """Plain summary of where each part lives."""
