@@ -49,7 +49,7 @@ def test_heatmap_neuron_list_positions_and_negative_layer(tiny_scopes):
     assert h.layer == 1 and h.values.shape == (3, 1)
     np.testing.assert_array_equal(h.values[:, 0], run.activations[1][[5, 3, 40], run.n_tokens - 1])
     assert h.tokens == [run.token_table()[-1]]
-    data = validate_view(h._view_data())
+    data = validate_view(h.view_data())
     assert data["kind"] == "activations" and data["row_labels"] == ["L1 n5", "L1 n3", "L1 n40"]
     assert data["tokens"][0]["position"] == 0     # views index their own token list
     # First N neurons capped at the layer's size.
@@ -92,7 +92,7 @@ def test_clusters_reproducible_and_view(tiny_scopes):
     np.testing.assert_array_equal(a.labels, b.labels)
     np.testing.assert_array_equal(a.order, b.order)
     assert a.values.shape == (64, run.n_tokens) and a.centers.shape == (4, run.n_tokens)
-    data = validate_view(a._view_data())
+    data = validate_view(a.view_data())
     assert data["clusters"] == a.labels[a.order].tolist()
     np.testing.assert_allclose(np.array(data["values"]), a.values[a.order], rtol=1e-5, atol=1e-7)
     fig = a.plot()

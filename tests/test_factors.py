@@ -162,7 +162,7 @@ def test_top_tokens_skip_excluded():
 def test_to_dict_is_the_factors_view():
     run = planted_run()
     f = factorize(run, n=2)
-    data = validate_view(f._view_data())
+    data = validate_view(f.view_data())
     plain = f.to_dict()
     assert plain["kind"] == "factors" and plain["excluded"] == [0]
     assert len(plain["factors"]) == 2 and len(plain["factors"][0]) == N_TOKENS

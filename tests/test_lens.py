@@ -95,7 +95,7 @@ def test_raw_skips_the_final_norm(any_family):
         np.testing.assert_array_equal(raw.probs, normed.probs)
     else:
         assert not np.allclose(raw.probs, normed.probs, rtol=1e-3, atol=0)
-        assert raw.raw and "raw" in raw.lens_name and "raw" in raw._view_data()["caption"]
+        assert raw.raw and "raw" in raw.lens_name and "raw" in raw.view_data()["caption"]
 
 
 # ---------------------------------------------------------------------------- no new forward
@@ -295,7 +295,7 @@ def test_run_loaded_from_disk_needs_a_model(tiny_scopes, tmp_path):
 def test_view_data_follows_the_contract(any_family):
     run = sample_run(any_family)
     lens = run.lens(top_k=3)
-    data = validate_view(lens._view_data())
+    data = validate_view(lens.view_data())
     assert data["kind"] == "lens" and data["tokens"] == run.token_table()
     assert data["targets"] == lens.targets.tolist() and data["ranks"] == lens.ranks.tolist()
     assert len(data["top"]) == len(lens.layers) and len(data["top"][0][0]) == 3

@@ -308,7 +308,7 @@ def test_result_exports(tiny_scopes):
 def test_view_and_plot(tiny_scopes, tmp_path):
     run = tiny_scopes("gpt2").generate("1, 2, 3,", max_new_tokens=3)
     for sal in (run.saliency(), run.saliency(aggregation="sum")):
-        view = sal._view_data()
+        view = sal.view_data()
         validate_view(view)
         rows = np.array(view["attributions"])
         assert rows.shape == (3, run.n_tokens)

@@ -203,7 +203,7 @@ class NeuronActivations(HTMLView):
     def _caption(self) -> str:
         return f"Layer {self.layer}: {len(self.neurons)} of {self.n_neurons} FFN neurons, {_reading(self.mode)}"
 
-    def _view_data(self) -> dict[str, Any]:
+    def view_data(self) -> dict[str, Any]:
         """The ``activations`` view: one row per neuron, one column per token."""
         return {"kind": "activations", "tokens": _view_tokens(self.tokens), "values": self.values,
                 "row_labels": [f"L{self.layer} n{n}" for n in self.neurons.tolist()],
@@ -291,7 +291,7 @@ class Clusters(HTMLView):
         return (f"Layer {self.layer}: {len(self.neurons)} FFN neurons in {self.k} k-means clusters "
                 f"(largest first), {_reading(self.mode)}")
 
-    def _view_data(self) -> dict[str, Any]:
+    def view_data(self) -> dict[str, Any]:
         """The ``activations`` view with rows sorted by cluster and each row's cluster."""
         return {"kind": "activations", "tokens": self.tokens, "values": self.values[self.order],
                 "row_labels": [f"L{self.layer} n{n}" for n in self.neurons[self.order].tolist()],

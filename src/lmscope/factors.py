@@ -204,7 +204,7 @@ class Factors(HTMLView):
                 "dominant": self.dominant.tolist(), "excluded": list(self.excluded),
                 "labels": self.factor_labels()}
 
-    def _view_data(self) -> dict[str, Any]:
+    def view_data(self) -> dict[str, Any]:
         """The ``factors`` explorable: sparklines per factor beside the text tinted by dominant factor."""
         where = f"layer {self.layers[0]}" if len(self.layers) == 1 else f"{len(self.layers)} layers"
         return dict(self.to_dict(), title=f"{self.n_factors} {self.method.upper()} factors of FFN activations, {where}",

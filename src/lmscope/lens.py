@@ -189,7 +189,7 @@ class Lens(HTMLView):
         """Plain JSON data: the lens view's contract plus the followed tokens and settings."""
         from .views.schema import to_plain
 
-        data = self._view_data()
+        data = self.view_data()
         data.update(answers=list(self.answers), answer_ids=self.answer_ids.tolist(), raw=self.raw,
                     lens=self.lens_name)
         return to_plain(data)
@@ -207,7 +207,7 @@ class Lens(HTMLView):
             "prob": self.probs.ravel(),
         })
 
-    def _view_data(self) -> dict[str, Any]:
+    def view_data(self) -> dict[str, Any]:
         tops = self.top_tokens
         top = [[[{"token": t, "prob": float(p)} for t, p in zip(tops[r][j], self.top_probs[r, j])]
                 for j in range(len(self.targets))] for r in range(len(self.rows))]

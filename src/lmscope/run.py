@@ -114,7 +114,7 @@ class Run(HTMLView):
         return [{"token": t, "token_id": int(i), "type": ty, "position": p}
                 for p, (t, i, ty) in enumerate(zip(self.tokens, self.token_ids, self.token_types))]
 
-    def _view_data(self) -> dict[str, Any]:
+    def view_data(self) -> dict[str, Any]:
         """The ``candidates`` explorable: the text, and per generated (or masked) token the top-k alternatives.
 
         A run without candidates (text analysed by a causal LM) shows the plain text with

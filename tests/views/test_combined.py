@@ -29,11 +29,11 @@ def test_combined_merges_saliency_and_factors_of_one_run(run):
     sal, fac = run.saliency(), run.factors(n=2)
     view = combined(saliency=sal, factors=fac)
     assert isinstance(view, Combined)
-    data = validate_view(view._view_data(), digits=None)
+    data = validate_view(view.view_data(), digits=None)
     assert data["kind"] == "combined"
-    assert data["tokens"] == validate_view(sal._view_data(), digits=None)["tokens"]
+    assert data["tokens"] == validate_view(sal.view_data(), digits=None)["tokens"]
     assert data["targets"] == sal.targets.tolist() and data["method"] == "grad_x_input"
-    np.testing.assert_allclose(data["attributions"], sal._view_data()["attributions"])
+    np.testing.assert_allclose(data["attributions"], sal.view_data()["attributions"])
     np.testing.assert_allclose(data["factors"], np.nan_to_num(fac.token_activity))
     assert data["dominant"] == fac.dominant.tolist() and data["excluded"] == fac.excluded
     assert data["labels"] == fac.factor_labels()
@@ -41,8 +41,8 @@ def test_combined_merges_saliency_and_factors_of_one_run(run):
     html = view._repr_html_()
     assert html.count('data-kind="combined"') == 1
     # View dicts work as well as result objects; title and caption can be set.
-    again = combined(sal._view_data(), fac._view_data(), title="Why 4?", caption="c")
-    assert again._view_data()["title"] == "Why 4?" and again._view_data()["caption"] == "c"
+    again = combined(sal.view_data(), fac.view_data(), title="Why 4?", caption="c")
+    assert again.view_data()["title"] == "Why 4?" and again.view_data()["caption"] == "c"
 
 
 def test_combined_refuses_results_of_different_runs(run, tiny_scopes):
@@ -71,7 +71,7 @@ def test_combined_plot_draws_saliency_above_one_row_per_factor(run):
     axes = fig.get_axes()
     assert len(axes) == 1 + 3
     heights = [p.get_height() for p in axes[0].patches]
-    row = view._view_data()["attributions"][1]
+    row = view.view_data()["attributions"][1]
     np.testing.assert_allclose(heights[:target], row[:target], rtol=1e-6)
     assert heights[target:] == [0.0] * (len(heights) - target)
     with pytest.raises(ValueError, match="target must be one of the explained positions"):

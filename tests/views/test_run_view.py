@@ -29,12 +29,12 @@ def test_run_is_an_html_view_and_still_a_plain_dataclass(tiny_scopes, tmp_path):
     assert repr(run).startswith("Run(model=") and "<" not in repr(run)
     back = lmscope.load_run(run.save(tmp_path / "r.lms"))
     assert back.candidates == run.candidates
-    assert back._view_data() == run._view_data()  # the view needs only saved data, no model
+    assert back.view_data() == run.view_data()  # the view needs only saved data, no model
 
 
 def test_generated_run_view_has_one_step_per_generated_token(causal_family):
     run = sample_run(causal_family)
-    data = validate_view(run._view_data())
+    data = validate_view(run.view_data())
     assert data["kind"] == "candidates"
     assert data["tokens"] == json.loads(json.dumps(run.token_table()))
     steps = data["steps"]
@@ -50,7 +50,7 @@ def test_generated_run_view_has_one_step_per_generated_token(causal_family):
 
 def test_masked_run_view_steps_are_the_mask_positions(masked_family):
     run = sample_run(masked_family)
-    data = validate_view(run._view_data())
+    data = validate_view(run.view_data())
     assert [s["position"] for s in data["steps"]] == run.candidate_positions.tolist()
     assert all(s["position"] < run.n_input for s in data["steps"])
     assert "mask token" in data["caption"]
@@ -58,7 +58,7 @@ def test_masked_run_view_steps_are_the_mask_positions(masked_family):
 
 def test_analysed_causal_run_shows_its_text_with_no_steps(tiny_scopes):
     run = tiny_scopes("llama").analyze("1, 2, 3,")
-    data = validate_view(run._view_data())
+    data = validate_view(run.view_data())
     assert data["steps"] == [] and len(data["tokens"]) == run.n_tokens
     assert "analysed, not generated" in data["caption"]
     html = run._repr_html_()

@@ -158,7 +158,7 @@ def test_save_html_writes_a_standalone_page(tmp_path):
 class Shakespeare(HTMLView):
     """A stand-in result class, as the explain step would write one."""
 
-    def _view_data(self) -> dict:
+    def view_data(self) -> dict:
         return vd.shakespeare()
 
 
@@ -177,7 +177,7 @@ def test_html_view_without_view_data_says_what_to_implement():
     class Empty(HTMLView):
         pass
 
-    with pytest.raises(NotImplementedError, match=r"Empty must implement _view_data\(\)"):
+    with pytest.raises(NotImplementedError, match=r"Empty must implement view_data\(\)"):
         Empty()._repr_html_()
 
 

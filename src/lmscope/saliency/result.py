@@ -125,7 +125,7 @@ class Saliency(HTMLView):
         spans = np.array([self._span(i) for i in range(len(self.targets))])
         return np.arange(self.n_tokens)[None, :] >= spans[:, None]
 
-    def _view_data(self) -> dict[str, Any]:
+    def view_data(self) -> dict[str, Any]:
         """Data of the saliency explorable (rows full length, 0 at positions >= the target)."""
         at_or_after = np.arange(self.n_tokens)[None, :] >= self.targets[:, None]
         rows = np.where(at_or_after, 0.0, self.matrix)

@@ -76,7 +76,7 @@ class Explained:
         """Plain, validated view dicts (what the JS bundle renders), in display order."""
         views = []
         for name, result in self.results:
-            view = validate_view(result if isinstance(result, dict) else result._view_data())
+            view = validate_view(result if isinstance(result, dict) else result.view_data())
             if name in TITLES and "title" not in view:
                 view["title"] = TITLES[name].format(method=view.get("method", ""))
             views.append(view)
@@ -146,7 +146,7 @@ def explain(scope: Scope, prompt: Prompt, choice: ViewChoice, *, generation: Gen
     timings["run"] = time.perf_counter() - start
     out = Explained(run=run, timings=timings)
     if choice.candidates and run.candidate_ids is not None:
-        out.results.append(("candidates", run._view_data()))   # a Run shows itself as candidates
+        out.results.append(("candidates", run.view_data()))   # a Run shows itself as candidates
     stages: list[tuple[str, Callable[[], Any]]] = []
     if choice.saliency:
         stages.append(("saliency", lambda: run.saliency(choice.saliency)))

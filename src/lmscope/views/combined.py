@@ -32,9 +32,9 @@ _FACTOR_KEYS = ("factors", "dominant", "excluded", "labels")
 
 
 def _source(value: Any, kind: str, name: str) -> dict[str, Any]:
-    """The view data of a result (``_view_data()``) or of a view dict, checked to be of ``kind``."""
-    if hasattr(value, "_view_data") and not isinstance(value, Mapping):
-        data = value._view_data()
+    """The view data of a result (``view_data()``) or of a view dict, checked to be of ``kind``."""
+    if hasattr(value, "view_data") and not isinstance(value, Mapping):
+        data = value.view_data()
     elif isinstance(value, Mapping):
         data = dict(value)
     else:
@@ -71,7 +71,7 @@ class Combined(HTMLView):
     def tokens(self) -> list[dict[str, Any]]:
         return self.saliency["tokens"]
 
-    def _view_data(self) -> dict[str, Any]:
+    def view_data(self) -> dict[str, Any]:
         """The ``combined`` explorable: the token list once, the saliency and factor fields side by side."""
         data: dict[str, Any] = {"kind": "combined", "tokens": self.tokens}
         data.update({k: self.saliency[k] for k in _SALIENCY_KEYS if self.saliency.get(k) is not None})
@@ -95,7 +95,7 @@ class Combined(HTMLView):
         from ..activations import new_figure, tick_rotation
         from ..tokens import tick_label
 
-        data = self._view_data()
+        data = self.view_data()
         targets = list(data["targets"])
         if not targets:
             raise ValueError("this saliency explains no tokens, so there is nothing to plot; "
@@ -154,5 +154,5 @@ def combined(saliency: Any, factors: Any, *, title: str | None = None, caption: 
     fac = _source(factors, "factors", "factors")
     _check_same_tokens(sal, fac)
     view = Combined(saliency=sal, factors=fac, title=title, caption=caption)
-    validate_view(view._view_data(), digits=None)
+    validate_view(view.view_data(), digits=None)
     return view

@@ -51,7 +51,7 @@ _CSP = ("default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inlin
 class ViewSource(Protocol):
     """Anything that can produce view data, such as a result class using :class:`~lmscope.views.HTMLView`."""
 
-    def _view_data(self) -> dict[str, Any]: ...
+    def view_data(self) -> dict[str, Any]: ...
 
 
 @functools.cache
@@ -104,18 +104,19 @@ def _new_id() -> str:
     return "lmscope-" + uuid.uuid4().hex
 
 
-def _view_data(item: Mapping[str, Any] | ViewSource) -> Mapping[str, Any]:
+def as_view_data(item: Mapping[str, Any] | ViewSource) -> Mapping[str, Any]:
+    """The view data of a dict, or of any object with a public ``view_data()`` (the view protocol)."""
     if isinstance(item, ViewSource) and not isinstance(item, Mapping):
-        return item._view_data()
+        return item.view_data()
     if isinstance(item, Mapping):
         return item
-    raise TypeError(f"expected view data (a dict with 'kind') or a result with _view_data(), got {type(item).__name__}")
+    raise TypeError(f"expected view data (a dict with 'kind') or a result with view_data(), got {type(item).__name__}")
 
 
 def _root(data: Mapping[str, Any] | ViewSource, *, height: int | None, digits: int | None,
           render_script: bool, css: bool) -> str:
     """The view's root element: its data as JSON, a mount point, and optionally CSS and the render call."""
-    plain = validate_view(_view_data(data), digits=digits)
+    plain = validate_view(as_view_data(data), digits=digits)
     root_id = _new_id()
     style = ""
     if height is not None:
@@ -176,7 +177,7 @@ def document(items: Iterable[Any] | Mapping[str, Any] | ViewSource, *, title: st
     """A standalone offline HTML page showing one or more views, the bundle inlined once.
 
     ``items`` is one view or a list; each is view data (a dict with ``kind``), a result
-    with ``_view_data()``, or ``{"view": <either>, "heading": str, "caption": str}`` to put
+    with ``view_data()``, or ``{"view": <either>, "heading": str, "caption": str}`` to put
     a heading and caption (escaped) above it. A Content-Security-Policy forbids the page
     any network access.
     """
