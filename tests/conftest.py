@@ -7,7 +7,9 @@ from dataclasses import dataclass, field
 
 import pytest
 
+import lmscope.run
 import lmscope.saliency
+from lmscope.core.results import delegate
 
 from lmscope.testing import CAUSAL_FAMILIES, FAMILIES, MASKED_FAMILIES, sample_run, tiny_scope  # noqa: F401
 
@@ -71,6 +73,6 @@ def hold_saliency(monkeypatch):
         hold.waited.append(hold.release.wait(120))
         return original(run, method, **options)
 
-    monkeypatch.setattr(lmscope.saliency, "compute_saliency", held)
+    monkeypatch.setattr(lmscope.run.Run, "saliency", delegate(held))
     yield hold
     hold.release.set()

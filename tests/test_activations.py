@@ -114,17 +114,17 @@ def test_bad_input_names_the_fix(tiny_scopes):
         cluster_neurons(run, layer=5)
     with pytest.raises(ValueError, match=r"layers \[0\] were not captured.*layers=None"):
         neuron_activations(run, layer=0)
-    with pytest.raises(ValueError, match="layer must be one layer index"):
+    with pytest.raises(ValueError, match="layer must be an integer"):
         cluster_neurons(run, layer=[1])
     with pytest.raises(ValueError, match="k=65 is larger than the 64 neurons"):
         cluster_neurons(run, layer=1, k=65)
     with pytest.raises(ValueError, match="k must be a positive integer"):
         cluster_neurons(run, layer=1, k=0)
-    with pytest.raises(ValueError, match="mode='output' is not known; choose 'seed'"):
+    with pytest.raises(ValueError, match="mode must be one of 'seed'"):
         neuron_activations(run, layer=1, mode="output")
     with pytest.raises(ValueError, match=r"neurons must be neuron indices in 0..63"):
         neuron_activations(run, layer=1, neurons=[64])
-    with pytest.raises(ValueError, match="positions must be token positions"):
+    with pytest.raises(ValueError, match="positions: position 8 is outside the sequence: it has 8 tokens"):
         neuron_activations(run, layer=1, positions=[run.n_tokens])
     bare = scope.generate("1, 2,", max_new_tokens=2, capture=("hidden_states",))
     with pytest.raises(ValueError, match=r"captured without activations; pass capture=\(\.\.\., 'activations'\)"):

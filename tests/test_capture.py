@@ -91,7 +91,7 @@ def test_seed_semantics_for_activations(tiny_scopes):
     # last input token and first output token share a value
     np.testing.assert_array_equal(seed[:, :, n - 1], seed[:, :, n])
     np.testing.assert_array_equal(run.token_activations("response"), run.activations)
-    with pytest.raises(ValueError, match="'seed' or 'response'"):
+    with pytest.raises(ValueError, match="mode must be one of 'seed'"):
         run.source_positions("other")
 
 

@@ -209,7 +209,7 @@ def test_bad_input_names_the_fix(tiny_scopes):
         factorize(run, n=0)
     with pytest.raises(ValueError, match="method='ica' is not known; choose 'nmf'"):
         factorize(run, method="ica")
-    with pytest.raises(ValueError, match="mode='own' is not known"):
+    with pytest.raises(ValueError, match="mode must be one of 'seed'"):
         factorize(run, mode="own")
     with pytest.raises(ValueError, match="exclude='last' is not known; use 'first'"):
         factorize(run, exclude="last")
@@ -219,7 +219,7 @@ def test_bad_input_names_the_fix(tiny_scopes):
         factorize(run, exclude=range(N_TOKENS))
     with pytest.raises(ValueError, match=r"layer 2 is out of range: this model has 2 layers"):
         factorize(run, layers=[2])
-    with pytest.raises(ValueError, match="layers is empty"):
+    with pytest.raises(ValueError, match="layers must be an int or a non-empty list"):
         factorize(run, layers=[])
     below_zero = -np.random.default_rng(0).uniform(0.1, 1, (1, 4, 5)).astype(np.float32)
     negative = Run(token_ids=np.arange(5), tokens=["a"] * 5, n_input=5, activations=below_zero,

@@ -6,7 +6,7 @@ k-means so that neurons that fire together sit together. Values are the FFN's
 post-nonlinearity activations (the input of its down projection) captured in the run.
 
 Which activation stands for a token follows ``mode`` (see
-:meth:`lmscope.run.Run.source_positions`): ``"seed"`` (default) shows an output token with
+:meth:`lmscope.core.record.Record.source_positions`): ``"seed"`` (default) shows an output token with
 the activation *that produced it* (the previous position), ``"response"`` with the
 model's response to the token itself.
 
@@ -23,117 +23,17 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from .tokens import tick_label
+from .core.checks import MODE, Integer, is_int, resolve_count, resolve_positions
+from .core.figures import new_figure, tick_rotation
+from .core.record import ActivationMode, Record
+from .core.tokens import tick_label
 from .views.mixin import HTMLView
 
 if TYPE_CHECKING:  # pragma: no cover
     from matplotlib.figure import Figure
 
-    from .run import ActivationMode, Run
-
-MODES = ("seed", "response")
-
-
-# ---------------------------------------------------------------------- shared validation
-def check_mode(mode: str) -> str:
-    """Validate ``mode=`` at the public call."""
-    if mode not in MODES:
-        raise ValueError(f"mode={mode!r} is not known; choose 'seed' (an output token reads the position that "
-                         "produced it) or 'response' (every token reads its own position)")
-    return mode
-
-
-def _is_int(value: Any) -> bool:
-    return isinstance(value, (int, np.integer)) and not isinstance(value, (bool, np.bool_))
-
-
-def select_layers(run: Run, layers: Iterable[int] | int | None) -> list[int]:
-    """Normalise ``layers=`` against what the run captured (None: every captured layer).
-
-    Negative indices count from the model's last layer. Errors say which layers exist and
-    how to capture the missing ones.
-    """
-    run.require("activations")
-    captured = list(run.activation_layers)
-    n_model = run.scope.n_layers if run.scope is not None else max(captured) + 1
-    if layers is None:
-        return captured
-    if _is_int(layers):
-        layers = [int(layers)]
-    try:
-        layers = list(layers)
-    except TypeError:
-        raise ValueError(f"layers must be an int, a list or range of ints, or None for all; got {layers!r}") from None
-    if not layers:
-        raise ValueError("layers is empty; pass at least one layer index, a range, or None for every captured layer")
-    out: list[int] = []
-    for layer in layers:
-        if not _is_int(layer):
-            raise ValueError(f"layers must be integers, got {layer!r}")
-        if not -n_model <= layer < n_model:
-            raise ValueError(f"layer {layer} is out of range: this model has {n_model} layers (0..{n_model - 1})")
-        layer = int(layer) % n_model
-        if layer not in out:
-            out.append(layer)
-    missing = [layer for layer in out if layer not in captured]
-    if missing:
-        raise ValueError(f"layers {missing} were not captured (captured: {captured}); generate again with "
-                         "layers=None or layers including them")
-    return sorted(out)
-
-
-def _one_layer(run: Run, layer: Any) -> int:
-    if not _is_int(layer):
-        raise ValueError(f"layer must be one layer index (an int), got {layer!r}; e.g. layer=4")
-    return select_layers(run, [layer])[0]
-
-
-def _check_positions(positions: Iterable[int] | None, n_tokens: int) -> np.ndarray:
-    if positions is None:
-        return np.arange(n_tokens)
-    if _is_int(positions):
-        positions = [positions]
-    out = []
-    for p in positions:
-        if not _is_int(p) or not -n_tokens <= p < n_tokens:
-            raise ValueError(f"positions must be token positions in 0..{n_tokens - 1} (negative counts from the "
-                             f"end); got {p!r}")
-        out.append(int(p) % n_tokens)
-    if not out:
-        raise ValueError("positions is empty; pass token positions or None for every token")
-    return np.asarray(out)
-
-
-def _check_neurons(neurons: int | Sequence[int] | None, n_neurons: int) -> np.ndarray:
-    if neurons is None:
-        return np.arange(n_neurons)
-    if _is_int(neurons):
-        if not 1 <= neurons:
-            raise ValueError(f"neurons={neurons} must be at least 1 (the first N neurons of the layer)")
-        return np.arange(min(int(neurons), n_neurons))
-    ids = []
-    for n in neurons:
-        if not _is_int(n) or not 0 <= n < n_neurons:
-            raise ValueError(f"neurons must be neuron indices in 0..{n_neurons - 1} (or an int N for the first N); "
-                             f"got {n!r}")
-        ids.append(int(n))
-    if not ids:
-        raise ValueError("neurons is empty; pass an int N (the first N neurons), indices, or None for all")
-    return np.asarray(ids)
-
-
-# ---------------------------------------------------------------------- figures
-def new_figure(width: float, height: float) -> Figure:
-    """A matplotlib Figure not tracked by pyplot (no double display in notebooks, no global state)."""
-    import matplotlib.pyplot  # noqa: F401  - lets notebook front-ends register how to show figures
-    from matplotlib.figure import Figure
-
-    return Figure(figsize=(width, height), layout="constrained")
-
-
-def tick_rotation(labels: Sequence[str]) -> int:
-    """Upright labels when every token is short, vertical otherwise."""
-    return 0 if all(len(label) <= 2 for label in labels) else 90
+def _one_layer(run: Record, layer: Any) -> int:
+    return run.captured_layers([Integer().check("layer", layer)], name="layer")[0]
 
 
 def _heatmap(ax, values: np.ndarray, tokens: Sequence[str], *, cmap: str = "Purples") -> Any:
@@ -160,7 +60,7 @@ def _reading(mode: str) -> str:
     return "activation that produced each output token" if mode == "seed" else "response to each token"
 
 
-def _token_rows(run: Run, positions: np.ndarray) -> list[dict[str, Any]]:
+def _token_rows(run: Record, positions: np.ndarray) -> list[dict[str, Any]]:
     table = run.token_table()
     return [table[p] for p in positions]
 
@@ -210,20 +110,20 @@ class NeuronActivations(HTMLView):
                 "title": f"FFN activations, layer {self.layer}", "caption": self._caption()}
 
 
-def neuron_activations(run: Run, *, layer: int, neurons: int | Sequence[int] | None = 400,
+def neuron_activations(run: Record, *, layer: int, neurons: int | Sequence[int] | None = 400,
                        positions: Iterable[int] | int | None = None,
                        mode: ActivationMode = "seed") -> NeuronActivations:
     """Activations of the first ``neurons`` neurons (or those listed) of ``layer`` at ``positions``.
 
     ``neurons=400`` and every token give the seed's "first 400 neurons" figure; one
     position (``positions=[p]``) gives its single-token column. ``mode`` picks which
-    position stands for an output token (see :meth:`lmscope.run.Run.source_positions`).
+    position stands for an output token (see :meth:`lmscope.core.record.Record.source_positions`).
     """
-    check_mode(mode)
+    MODE.check("mode", mode)
     layer = _one_layer(run, layer)
     acts = run.token_activations(mode, layers=[layer])[0]          # (neurons, tokens)
-    ids = _check_neurons(neurons, acts.shape[0])
-    cols = _check_positions(positions, run.n_tokens)
+    ids = np.arange(acts.shape[0]) if neurons is None else resolve_count("neurons", neurons, acts.shape[0], "neuron indices")
+    cols = np.arange(run.n_tokens) if positions is None else resolve_positions(positions, run.n_tokens, unique=False)
     values = np.asarray(acts[np.ix_(ids, cols)], dtype=np.float32)
     return NeuronActivations(layer=layer, neurons=ids, positions=cols, tokens=_token_rows(run, cols),
                              values=values, mode=mode, n_neurons=acts.shape[0])
@@ -259,7 +159,7 @@ class Clusters(HTMLView):
 
     def members(self, cluster: int) -> np.ndarray:
         """Neuron indices (within the layer) of ``cluster``, strongest first."""
-        if not _is_int(cluster) or not 0 <= cluster < self.k:
+        if not is_int(cluster) or not 0 <= cluster < self.k:
             raise ValueError(f"cluster must be in 0..{self.k - 1}, got {cluster!r}")
         return self.neurons[self.order[self.labels[self.order] == cluster]]
 
@@ -299,7 +199,7 @@ class Clusters(HTMLView):
                 "caption": self._caption()}
 
 
-def cluster_neurons(run: Run, *, layer: int, k: int = 5, random_state: int | None = 0,
+def cluster_neurons(run: Record, *, layer: int, k: int = 5, random_state: int | None = 0,
                     mode: ActivationMode = "seed", neurons: int | Sequence[int] | None = None,
                     n_init: int = 10) -> Clusters:
     """Group the neurons of ``layer`` with k-means on their activations across the run's tokens.
@@ -311,12 +211,12 @@ def cluster_neurons(run: Run, *, layer: int, k: int = 5, random_state: int | Non
     """
     from sklearn.cluster import KMeans
 
-    check_mode(mode)
+    MODE.check("mode", mode)
     layer = _one_layer(run, layer)
     acts = run.token_activations(mode, layers=[layer])[0]
-    ids = _check_neurons(neurons, acts.shape[0])
+    ids = np.arange(acts.shape[0]) if neurons is None else resolve_count("neurons", neurons, acts.shape[0], "neuron indices")
     values = np.asarray(acts[ids], dtype=np.float32)
-    if not _is_int(k) or k < 1:
+    if not is_int(k) or k < 1:
         raise ValueError(f"k must be a positive integer (the number of clusters), got {k!r}")
     if k > len(ids):
         raise ValueError(f"k={k} is larger than the {len(ids)} neurons being clustered; choose k <= {len(ids)}")

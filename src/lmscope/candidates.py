@@ -6,16 +6,15 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from .activations import new_figure
-from .tokens import tick_label
+from .core.figures import new_figure
+from .core.record import Record
+from .core.tokens import tick_label
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
-    from .run import Run
 
-
-def plot_candidates(run: Run, *, k: int = 5, max_steps: int = 40) -> Figure:
+def plot_candidates(run: Record, *, k: int = 5, max_steps: int = 40) -> Figure:
     """Grid of steps (columns) × candidate rank (rows): each cell the candidate token, shaded by probability.
 
     The chosen token's cell is outlined (sampling or beam search may choose a lower rank).

@@ -39,10 +39,10 @@ from typing import TYPE_CHECKING, Any, Literal
 import numpy as np
 import torch
 
-from .activations import _is_int
+from .core.checks import is_int as _is_int
 from .capture import check_layers, run_forward
 from .factors import MASS, contribution_stats
-from .tokens import display_tokens
+from .core.tokens import display_tokens
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd

@@ -20,7 +20,7 @@ import numpy as np
 
 from .run import Run
 from .scope import Scope, load
-from .tokens import tick_label
+from .core.tokens import tick_label
 from .views import combined, save_html
 
 COUNTING = "1, 2, 3,"

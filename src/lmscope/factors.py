@@ -26,15 +26,15 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 
-from .activations import _is_int, check_mode, new_figure, select_layers, tick_rotation
-from .tokens import tick_label
+from .core.checks import MODE, is_int
+from .core.figures import new_figure, tick_rotation
+from .core.record import ActivationMode, Record
+from .core.tokens import tick_label
 from .views.mixin import HTMLView
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
     from matplotlib.figure import Figure
-
-    from .run import ActivationMode, Run
 
 Method = Literal["nmf", "pca"]
 METHODS = ("nmf", "pca")
@@ -125,7 +125,7 @@ class Factors(HTMLView):
 
     def neuron(self, column: int) -> tuple[int, int]:
         """``(layer, neuron)`` of column ``column`` of :attr:`components`."""
-        if not _is_int(column) or not 0 <= column < self.components.shape[1]:
+        if not is_int(column) or not 0 <= column < self.components.shape[1]:
             raise ValueError(f"column must be in 0..{self.components.shape[1] - 1}, got {column!r}")
         return self.layers[column // self.n_neurons], int(column % self.n_neurons)
 
@@ -185,7 +185,7 @@ class Factors(HTMLView):
         """
         import pandas as pd
 
-        if not _is_int(k) or k < 1:
+        if not is_int(k) or k < 1:
             raise ValueError(f"k must be a positive integer, got {k!r}")
         rows = []
         for f, row in enumerate(self.token_activity):
@@ -275,18 +275,18 @@ def _excluded_tokens(exclude: Any, sources: np.ndarray) -> list[int]:
             raise ValueError(f"exclude={exclude!r} is not known; use 'first' (the attention-sink first position), "
                              "None (keep every token) or a list of token positions")
         return np.flatnonzero(sources == 0).tolist()
-    if _is_int(exclude):
+    if is_int(exclude):
         exclude = [exclude]
     out = set()
     for p in exclude:
-        if not _is_int(p) or not -n_tokens <= p < n_tokens:
+        if not is_int(p) or not -n_tokens <= p < n_tokens:
             raise ValueError(f"exclude must hold token positions in 0..{n_tokens - 1}; got {p!r}")
         out.add(int(p) % n_tokens)
     return sorted(out)
 
 
 def _check_n(n: Any, n_positions: int, n_columns: int) -> int:
-    if not _is_int(n) or n < 1:
+    if not is_int(n) or n < 1:
         raise ValueError(f"n must be a positive integer (the number of factors), got {n!r}")
     if n > n_positions:
         raise ValueError(f"n={n} is larger than the {n_positions} token positions being factorised; choose "
@@ -297,7 +297,7 @@ def _check_n(n: Any, n_positions: int, n_columns: int) -> int:
     return int(n)
 
 
-def factorize(run: Run, n: int = 2, *, layers: Iterable[int] | int | None = None, method: Method = "nmf",
+def factorize(run: Record, n: int = 2, *, layers: Iterable[int] | int | None = None, method: Method = "nmf",
               exclude: str | Iterable[int] | None = "first", mode: ActivationMode = "seed",
               random_state: int | None = 0, max_iter: int = 1000) -> Factors:
     """Decompose the FFN activations of ``layers`` (default: every captured layer) into ``n`` factors.
@@ -309,7 +309,7 @@ def factorize(run: Run, n: int = 2, *, layers: Iterable[int] | int | None = None
     signed. ``exclude`` leaves tokens out: ``"first"`` (default) the tokens that read the
     first position, the attention sink (see the module docs); ``None`` keeps every
     token; or a list of token positions. ``mode`` is which position stands for each
-    token (see :meth:`lmscope.run.Run.source_positions`): ``"seed"`` (default) an output
+    token (see :meth:`lmscope.core.record.Record.source_positions`): ``"seed"`` (default) an output
     token takes the activation of the position that produced it, ``"response"`` its own.
 
     Each distinct position is one row of the factorised matrix (in ``"seed"`` mode the
@@ -320,10 +320,10 @@ def factorize(run: Run, n: int = 2, *, layers: Iterable[int] | int | None = None
 
     if method not in METHODS:
         raise ValueError(f"method={method!r} is not known; choose 'nmf' (non-negative, the seed's choice) or 'pca'")
-    check_mode(mode)
-    if not _is_int(max_iter) or max_iter < 1:
+    MODE.check("mode", mode)
+    if not is_int(max_iter) or max_iter < 1:
         raise ValueError(f"max_iter must be a positive integer, got {max_iter!r}")
-    layers = select_layers(run, layers)
+    layers = run.captured_layers(layers)
     acts = run.token_activations(mode, layers=layers)               # (L, N, tokens)
     n_layers, n_neurons, n_tokens = acts.shape
     sources = run.source_positions(mode)

@@ -34,14 +34,14 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import torch
 
-from .tokens import display_tokens, tick_label
+from .core.tokens import display_tokens, tick_label
 from .views.mixin import HTMLView
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
     from matplotlib.figure import Figure
 
-    from .run import Run
+    from .core.record import Record as Run
 
 LensFn = Callable[[torch.Tensor], torch.Tensor]
 """A lens: hidden states ``(..., hidden)`` (model dtype and device) to logits ``(..., vocab)``."""

@@ -14,7 +14,7 @@ from . import loading
 from .anatomy import Anatomy, discover
 from .capture import DEFAULT_CAPTURE, check_capture, check_layers, run_forward
 from .run import Run
-from .tokens import display_tokens
+from .core.tokens import display_tokens
 
 Messages = Sequence[dict[str, str]]
 

@@ -35,7 +35,7 @@ if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
     from matplotlib.figure import Figure
 
-    from .run import Run
+    from .core.record import Record as Run
 
 METHODS = ("cka", "svcca")
 # Gram entries held at once (layers x block x positions), float64: 2**23 = 64 MiB.

@@ -24,7 +24,7 @@ from .registry import get, names
 from .result import Saliency
 
 if TYPE_CHECKING:  # pragma: no cover
-    from ..run import Run
+    from ..core.record import Record as Run
 
 NORMALIZATIONS = ("sum", "max", "none")
 _COMMON = ("targets", "normalize")

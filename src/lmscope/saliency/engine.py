@@ -31,10 +31,10 @@ import numpy as np
 import torch
 from torch import nn
 
-from ..tokens import display_tokens
+from ..core.tokens import display_tokens
 
 if TYPE_CHECKING:  # pragma: no cover
-    from ..run import Run
+    from ..core.record import Record as Run
     from ..scope import Scope
 
 SCORES = ("logit", "logprob", "prob")

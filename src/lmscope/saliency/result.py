@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from ..tokens import tick_label
+from ..core.tokens import tick_label
 from ..views import HTMLView
 
 

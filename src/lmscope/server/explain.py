@@ -13,7 +13,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from ..tokens import display_tokens
+from ..core.tokens import display_tokens
 from ..views.schema import validate_view
 
 if TYPE_CHECKING:  # pragma: no cover

@@ -92,8 +92,8 @@ class Combined(HTMLView):
         """
         import matplotlib
 
-        from ..activations import new_figure, tick_rotation
-        from ..tokens import tick_label
+        from ..core.figures import new_figure, tick_rotation
+        from ..core.tokens import tick_label
 
         data = self.view_data()
         targets = list(data["targets"])
