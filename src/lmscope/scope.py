@@ -13,6 +13,8 @@ from torch import nn
 from . import loading
 from .anatomy import Anatomy, discover
 from .capture import DEFAULT_CAPTURE, check_capture, check_layers, run_forward
+from .core.results import delegate
+from .corpus import build_corpus
 from .run import Run
 from .core.tokens import display_tokens
 
@@ -159,10 +161,7 @@ class Scope:
                              n_candidates=n_candidates, activation_dtype=activation_dtype, settings=settings)
 
     # ------------------------------------------------------------------ corpus
-    def corpus(self, texts: Iterable[str], **options: Any):
-        """Activations and factors over many documents, streamed in batches; see :mod:`lmscope.corpus`."""
-        from .corpus import build_corpus
-        return build_corpus(self, texts, **options)
+    corpus = delegate(build_corpus)
 
     # ------------------------------------------------------------------ capture
     def _capture(self, sequence: torch.Tensor, n_input: int, *, capture: tuple[str, ...], layers: list[int],

@@ -29,12 +29,17 @@ if TYPE_CHECKING:  # pragma: no cover
 NORMALIZATIONS = ("sum", "max", "none")
 _COMMON = ("targets", "normalize")
 
-__all__ = ["NORMALIZATIONS", "Saliency", "compute_saliency", "saliency_methods"]
+__all__ = ["NORMALIZATIONS", "Saliency", "capture_for", "compute_saliency", "saliency_methods"]
 
 
 def saliency_methods() -> list[str]:
     """Names of every saliency method, for ``run.saliency(name)``."""
     return names()
+
+
+def capture_for(method: str) -> tuple[str, ...]:
+    """What a run must capture so ``method`` reads it instead of running the model again."""
+    return ("attentions",) if method in ("attention", "attention_rollout", "attention_flow") else ()
 
 
 def normalize_rows(matrix: np.ndarray, how: str) -> np.ndarray:

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from ..core.tokens import display_tokens
+from ..saliency import capture_for
 from ..views.schema import validate_view
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -41,8 +42,8 @@ class ViewChoice:
             need.append("activations")
         if self.lens:
             need.append("hidden_states")
-        if self.saliency in ("attention_rollout", "attention_flow"):
-            need.append("attentions")
+        if self.saliency:
+            need.extend(capture_for(self.saliency))
         return tuple(need)
 
 
