@@ -11,20 +11,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from .activations import cluster_neurons, neuron_activations
 from .candidates import plot_candidates
-from .core.record import Record, RunFileError
+from .core.record import ModelLink, Record, RunFileError
 from .core.results import delegate
 from .factors import factorize
 from .lens import logit_lens
 from .saliency import compute_saliency
 from .similarity import layer_similarity
 from .views.mixin import HTMLView
-
-if TYPE_CHECKING:  # pragma: no cover
-    from .scope import Scope
 
 __all__ = ["Run", "RunFileError", "load_run"]
 
@@ -71,6 +68,6 @@ class Run(Record, HTMLView):
                 f"text={self.text[:60]!r}, captured={shapes})")
 
 
-def load_run(path: str | Path, *, scope: Scope | None = None) -> Run:
+def load_run(path: str | Path, *, scope: ModelLink | None = None) -> Run:
     """Read a run written by :meth:`Run.save`; attach ``scope`` to explain it further."""
     return Run.load(path, scope=scope)

@@ -3,7 +3,7 @@ the result base and plotting helpers. Nothing here imports from the rest of lmsc
 
 from .archive import ArchiveError
 from .checks import validated
-from .record import ActivationMode, Record, RunFileError
+from .record import ActivationMode, ModelLink, Record, RunFileError
 from .results import Result, analysis
 
-__all__ = ["ActivationMode", "ArchiveError", "Record", "Result", "RunFileError", "analysis", "validated"]
+__all__ = ["ActivationMode", "ArchiveError", "ModelLink", "Record", "Result", "RunFileError", "analysis", "validated"]

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, fields
 from pathlib import Path
-from typing import Any, Literal, TypeVar
+from typing import Any, Literal, Protocol, TypeVar
 
 import numpy as np
 
@@ -26,6 +26,28 @@ CAPTURES = ("activations", "hidden_states", "attentions")
 
 ActivationMode = Literal["seed", "response"]
 R = TypeVar("R", bound="Record")
+
+
+class ModelLink(Protocol):
+    """What analyses read of the loaded model (a :class:`~lmscope.scope.Scope` is one).
+
+    Typing against this instead of ``Scope`` keeps the analyses below the layer that loads
+    models: they never import ``scope.py``, not even for type checking.
+    """
+
+    model: Any
+    tokenizer: Any
+    anatomy: Any
+    name: str
+
+    @property
+    def device(self) -> Any: ...
+
+    @property
+    def n_layers(self) -> int: ...
+
+    @property
+    def is_masked(self) -> bool: ...
 
 
 class RunFileError(archive.ArchiveError):
@@ -57,7 +79,7 @@ class Record:
     candidate_tokens: list[list[str]] = field(default_factory=list)
     chosen_probs: np.ndarray | None = None     # (steps,): probability of the token actually there
     settings: dict[str, Any] = field(default_factory=dict)
-    scope: Any = field(default=None, repr=False)   # the Scope that made it, when the model is needed again
+    scope: ModelLink | None = field(default=None, repr=False)   # the Scope that made it, to run the model again
 
     # ------------------------------------------------------------------ tokens
     @property
@@ -150,7 +172,7 @@ class Record:
                              f"to generate() or analyze()")
         return value
 
-    def require_scope(self) -> Any:
+    def require_scope(self) -> ModelLink:
         """The scope that made this record, needed by analyses that run the model again."""
         if self.scope is None:
             raise ValueError("this run is not attached to a model (it was loaded from disk?); "
@@ -165,7 +187,7 @@ class Record:
         return archive.write(path, meta, arrays)
 
     @classmethod
-    def load(cls: type[R], path: str | Path, *, scope: Any = None) -> R:
+    def load(cls: type[R], path: str | Path, *, scope: ModelLink | None = None) -> R:
         """Read a record written by :meth:`save`; attach ``scope`` to explain it further."""
         meta, arrays = archive.read(path, kind="run", fmt=FORMAT, version=FORMAT_VERSION, error=RunFileError)
         missing = [name for name in META if name not in meta]
