@@ -45,9 +45,9 @@ def messages(data) -> str:
 
 
 def test_not_a_view():
-    assert "view data must be a dict" in messages([1, 2])
-    assert "kind must be one of saliency, factors, lens, activations, candidates, combined; got 'gallery'" in messages(
-        {"kind": "gallery"})
+    assert "view data must be an object, got a list of length 2" in messages([1, 2])
+    assert ('kind must be one of "saliency", "factors", "lens", "activations", "candidates", "combined", '
+            'got "gallery"') in messages({"kind": "gallery"})
 
 
 def test_token_list_problems_are_named():
@@ -58,50 +58,54 @@ def test_token_list_problems_are_named():
     d["tokens"][4]["token_id"] = "x"
     msg = messages(d)
     assert "tokens[1].position must be 1 (its index), got 5" in msg
-    assert "tokens[2].type must be 'input' or 'output', got 'prompt'" in msg
+    assert 'tokens[2].type must be one of "input", "output", got "prompt"' in msg
     assert "tokens[3].token must be a string, got 7" in msg
     assert "tokens[4].token_id must be an integer" in msg
-    assert "tokens is empty" in messages({**vd.shakespeare(), "tokens": []})
+    assert "tokens is empty; expected at least 1 entry" in messages({**vd.shakespeare(), "tokens": []})
 
 
 def test_saliency_problems():
     assert "targets[1] must be an integer in [0, 8], got 9" in messages({**vd.shakespeare(), "targets": [7, 9]})
-    assert "attributions has 1 rows; expected 2" in messages(
+    assert "attributions has 1 entry; expected 2, one per entry of targets" in messages(
         {**vd.shakespeare(), "attributions": vd.shakespeare()["attributions"][:1]})
     bad = vd.shakespeare()
     bad["attributions"][1][2] = math.nan
-    assert "attributions[1][2] must be a finite number, got nan" in messages(bad)
-    assert "variant must be 'minimal' or 'detailed'" in messages({**vd.shakespeare(), "variant": "full"})
+    assert "attributions[1][2] must be a number, got NaN" in messages(bad)
+    bad["attributions"][1][2] = -math.inf
+    assert "attributions[1][2] must be a number, got -Infinity" in messages(bad)
+    assert 'variant must be one of "minimal", "detailed", null, got "full"' in messages(
+        {**vd.shakespeare(), "variant": "full"})
     assert "title must be a string" in messages({**vd.shakespeare(), "title": 3})
 
 
 def test_factors_problems():
     d = vd.counting_factors()
     assert "dominant[1] must be an integer in [-1, 2]" in messages({**d, "dominant": [0, 3] + d["dominant"][2:]})
-    assert "dominant has 2 entries; expected 18" in messages({**d, "dominant": [0, 1]})
+    assert "dominant has 2 entries; expected 18, one per entry of tokens" in messages({**d, "dominant": [0, 1]})
     assert "excluded[0] must be an integer in [0, 17], got 18" in messages({**d, "excluded": [18]})
-    assert "labels has 1 entries; expected 3" in messages({**d, "labels": ["a"]})
-    assert "factors[0] has 2 entries; expected 18" in messages({**d, "factors": [[1, 2]] * 3})
+    assert "labels has 1 entry; expected 3, one per entry of factors" in messages({**d, "labels": ["a"]})
+    assert "factors[0] has 2 entries; expected 18, one per entry of tokens" in messages({**d, "factors": [[1, 2]] * 3})
 
 
 def test_lens_problems():
     d = vd.lens()
     ranks = np.array(d["ranks"])
     ranks[0, 0] = 0
-    assert "ranks[0][0] must be an integer rank >= 1, got 0" in messages({**d, "ranks": ranks})
+    assert "ranks[0][0] must be an integer >= 1, got 0" in messages({**d, "ranks": ranks})
     probs = np.array(d["probs"])
     probs[2, 1] = 1.5
-    assert "probs[2][1] must be a probability in [0, 1], got 1.5" in messages({**d, "probs": probs})
-    assert "ranks has 6 rows; expected 2" in messages({**d, "layers": ["a", "b"]})
+    assert "probs[2][1] must be a number in [0, 1], got 1.5" in messages({**d, "probs": probs})
+    assert "ranks has 6 entries; expected 2, one per entry of layers" in messages({**d, "layers": ["a", "b"]})
     top = d["top"]
     top[1][2] = [{"token": 5, "prob": 0.2}]
-    assert "top[1][2][0] must be {token: str, prob: number}" in messages({**d, "top": top})
+    assert "top[1][2][0].token must be a string, got 5" in messages({**d, "top": top})
 
 
 def test_activations_problems():
     d = vd.activations(rows=4)
-    assert "row_labels has 1 entries; expected 4" in messages({**d, "row_labels": ["a"]})
-    assert "rows of cluster 0 are not contiguous (row 2)" in messages({**d, "clusters": [0, 1, 0, 0]})
+    assert "row_labels has 1 entry; expected 4, one per entry of values" in messages({**d, "row_labels": ["a"]})
+    assert "clusters[2] is 0 again after other values; equal entries must be contiguous" in messages(
+        {**d, "clusters": [0, 1, 0, 0]})
     assert problems({**to_plain(d), "clusters": None}) == []
 
 
@@ -111,7 +115,7 @@ def test_candidates_problems():
     d["steps"][1]["chosen"] = {"token": "a", "prob": 0.3}
     msg = messages(d)
     assert "steps[0].position must be an integer in [0, 9], got 10" in msg
-    assert "steps[1].chosen must be {token: str, token_id: int, prob: number}" in msg
+    assert "steps[1].chosen.token_id is missing; expected an integer" in msg
 
 
 def test_problems_are_bounded_and_listed_one_per_line():
@@ -137,12 +141,12 @@ def test_combined_checks_the_fields_of_both_kinds():
     d["dominant"] = d["dominant"] + [0]
     d["labels"] = ["only one"]
     msg = messages(d)
-    assert f"attributions has {len(d['targets']) - 1} rows; expected {len(d['targets'])}" in msg
-    assert f"dominant has {n + 1} entries; expected {n}" in msg
-    assert "labels has 1 entries; expected 3" in msg
+    assert f"attributions has {len(d['targets']) - 1} entries; expected {len(d['targets'])}" in msg
+    assert f"dominant has {n + 1} entries; expected {n}, one per entry of tokens" in msg
+    assert "labels has 1 entry; expected 3, one per entry of factors" in msg
     d = vd.combined()
     del d["factors"]
-    assert "factors must be a list of rows" in messages(d)
+    assert "factors is missing; expected a list (one row per factor, one entry per token)" in messages(d)
     d = vd.combined()
     d["targets"][0] = n
     assert f"targets[0] must be an integer in [0, {n - 1}], got {n}" in messages(d)
