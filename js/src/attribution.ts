@@ -10,10 +10,22 @@ import { formatPercent } from "./format";
 import { bindTargets } from "./targets";
 import { displayToken, type Token } from "./tokens";
 
-/** The largest attribution before `target` in `row` (the top of the tint scale); 0 if none is positive. */
-export function rowMax(row: readonly number[], target: number): number {
+/**
+ * Whether `row` attributes to tokens after its `target` too: a masked LM's rows may be nonzero
+ * on both sides of the target, a causal LM's are 0 from the target on.
+ */
+export function twoSided(row: readonly number[], target: number): boolean {
+  for (let i = target + 1; i < row.length; i++) if (row[i] !== 0) return true;
+  return false;
+}
+
+/**
+ * The largest attribution in `row` before `target` (and after it too when `both`): the top of
+ * the tint scale; 0 if none is positive.
+ */
+export function rowMax(row: readonly number[], target: number, both = false): number {
   let max = 0;
-  for (let i = 0; i < target && i < row.length; i++) if (row[i] > max) max = row[i];
+  for (let i = 0; i < row.length; i++) if (i !== target && (i < target || both) && row[i] > max) max = row[i];
   return max;
 }
 
@@ -31,7 +43,7 @@ export function viridisGradientCss(): string {
 
 export interface AttributionFooter {
   /** Says whose attribution is shown ("<lead> <token> (position p) · method") and the scale's top. */
-  show(lead: string, token: string, target: number, method: string | undefined, max: number): void;
+  show(lead: string, token: string, target: number, method: string | null | undefined, max: number): void;
 }
 
 /** Appends the footer (status line, then the 0%..max viridis legend) to `body`. */
@@ -71,8 +83,9 @@ export interface AttributionSelection {
 
 /**
  * Selecting whose attributions tint the text: select(row) sets every token's data-value
- * and calls paint(i, v, tint, target) (tint null at and after the target) for the tokens
- * up to the later of the old and the new target (those past both are untouched), then
+ * and calls paint(i, v, tint, target) (tint null at the target, and after it unless the row
+ * is two-sided, a masked LM's) for the tokens up to the later of the old and the new target
+ * (those past both are untouched; every token when either row is two-sided), then
  * moves .lms-selected and the root's data-selected to the target and shows it in the
  * footer after `lead`. The target tokens in `text` select their row (bindTargets),
  * and the first row is selected at once.
@@ -85,7 +98,7 @@ export function bindAttributionSelection(
     tokens: readonly Token[];
     targets: readonly number[];
     attributions: readonly (readonly number[])[];
-    method?: string;
+    method?: string | null;
   },
   footer: AttributionFooter,
   lead: string,
@@ -94,17 +107,20 @@ export function bindAttributionSelection(
   const { tokens, targets, attributions } = data;
   let current = -1;
   let currentTarget = -1;
+  let currentBoth = false;
   const selection: AttributionSelection = {
     select(row: number): void {
       if (row === current || row < 0 || row >= targets.length) return;
       const target = targets[row];
       const attr = attributions[row];
-      const max = rowMax(attr, target);
-      const limit = Math.min(spans.length, Math.max(target, currentTarget) + 1);
+      const both = twoSided(attr, target);
+      const max = rowMax(attr, target, both);
+      const limit = both || currentBoth ? spans.length : Math.min(spans.length, Math.max(target, currentTarget) + 1);
       for (let i = 0; i < limit; i++) {
         spans[i].setAttribute("data-value", String(attr[i]));
-        paint(i, attr[i], i < target ? saliencyTint(attr[i], max) : null, target);
+        paint(i, attr[i], i !== target && (i < target || both) ? saliencyTint(attr[i], max) : null, target);
       }
+      currentBoth = both;
       if (current >= 0) spans[currentTarget].classList.remove("lms-selected");
       spans[target].classList.add("lms-selected");
       current = row;

@@ -28,7 +28,7 @@ export function svgEl<K extends keyof SVGElementTagNameMap>(
 }
 
 /** Title and caption (both optional), then a body element for the view itself. */
-export function frame(root: HTMLElement, kind: string, data: { title?: string; caption?: string }): HTMLElement {
+export function frame(root: HTMLElement, kind: string, data: { title?: string | null; caption?: string | null }): HTMLElement {
   root.classList.add("lmscope", "lms-kind-" + kind);
   if (data.title) root.appendChild(el("div", "lms-title", data.title));
   if (data.caption) root.appendChild(el("div", "lms-caption", data.caption));

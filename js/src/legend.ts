@@ -26,7 +26,7 @@ export function renderFactorLegend(
   tokens: readonly Token[],
   factors: readonly (readonly number[])[],
   excluded: Uint8Array,
-  labels: readonly string[] | undefined,
+  labels: readonly string[] | null | undefined,
   width: number,
   height: number,
 ): FactorLegend {

@@ -94,6 +94,6 @@ export function sparkline(row: readonly number[], excluded: Uint8Array, width: n
 }
 
 /** The name of factor f: its label when the data gives one, else "Factor f+1". */
-export function factorLabel(labels: readonly string[] | undefined, f: number): string {
+export function factorLabel(labels: readonly string[] | null | undefined, f: number): string {
   return labels && labels[f] ? labels[f] : "Factor " + (f + 1);
 }

@@ -6,12 +6,9 @@
  * other tokens keep their spaces (rendered with white-space: pre-wrap).
  */
 
-export interface Token {
-  token: string;
-  token_id: number;
-  type: "input" | "output";
-  position: number;
-}
+import type { Token } from "./generated/views";
+
+export type { Token };
 
 export interface TokenDisplay {
   /** What to put in textContent. */

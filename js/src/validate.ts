@@ -1,302 +1,277 @@
 /**
- * Validation of view data against the contracts in types.ts.
+ * Validation of view data against the view schemas, the one written contract:
+ * src/lmscope/views/schemas/*.schema.json (JSON Schema 2020-12), bundled here as JSON.
  *
- * validate() returns a list of readable messages (empty when the data is fine);
- * each names the field and what was expected. It stops after MAX_ERRORS, and is
- * linear in the size of the data.
+ * This is the same interpreter as the Python side's lmscope/views/contract.py, keyword for
+ * keyword and message for message (tests/views/test_contract_parity.py runs both on
+ * tests/views/contract_fixtures): $ref, allOf, if/then, type ("number" is finite,
+ * "integer" includes 3.0), const, enum, minimum, maximum, minItems, items, properties (in
+ * the schema's order), required, and the cross-field keywords x-length, x-below (a JSON
+ * pointer to an array in the view), x-index and x-contiguous. See contract.py for their
+ * meaning.
+ *
+ * validate() returns a list of readable messages (empty when the data is fine), each
+ * starting with the path of the field ("attributions[1][3] must be ..."). It stops after
+ * MAX_ERRORS, and is linear in the size of the data.
  */
 
-import { KINDS } from "./types";
+import activations from "../../src/lmscope/views/schemas/activations.schema.json";
+import candidates from "../../src/lmscope/views/schemas/candidates.schema.json";
+import combined from "../../src/lmscope/views/schemas/combined.schema.json";
+import common from "../../src/lmscope/views/schemas/common.schema.json";
+import factors from "../../src/lmscope/views/schemas/factors.schema.json";
+import lens from "../../src/lmscope/views/schemas/lens.schema.json";
+import saliency from "../../src/lmscope/views/schemas/saliency.schema.json";
+import view from "../../src/lmscope/views/schemas/view.schema.json";
 
 const MAX_ERRORS = 12;
+const ROOT = "view.schema.json";
 
 type Obj = Record<string, unknown>;
+type Schema = Record<string, unknown>;
 
-class Errors {
-  list: string[] = [];
-  add(msg: string): void {
-    if (this.list.length < MAX_ERRORS) this.list.push(msg);
-  }
-  get full(): boolean {
-    return this.list.length >= MAX_ERRORS;
-  }
-}
+const FILES: Record<string, unknown> = {
+  "activations.schema.json": activations,
+  "candidates.schema.json": candidates,
+  "combined.schema.json": combined,
+  "common.schema.json": common,
+  "factors.schema.json": factors,
+  "lens.schema.json": lens,
+  "saliency.schema.json": saliency,
+  "view.schema.json": view,
+};
 
 function isObject(v: unknown): v is Obj {
   return typeof v === "object" && v !== null && !Array.isArray(v);
 }
 
-function isInt(v: unknown): v is number {
-  return typeof v === "number" && Number.isInteger(v);
+function unescape(part: string): string {
+  return part.replace(/~1/g, "/").replace(/~0/g, "~");
 }
 
-function isNum(v: unknown): v is number {
-  return typeof v === "number" && isFinite(v);
+/** The schema at `ref` (file#/json/pointer) read from file `base`, and its file. */
+function resolve(ref: string, base: string): [Schema, string] {
+  const hash = ref.indexOf("#");
+  const name = (hash < 0 ? ref : ref.slice(0, hash)) || base;
+  let node = FILES[name];
+  if (node === undefined) throw new Error("view schema " + name + " is not bundled");
+  for (const part of (hash < 0 ? "" : ref.slice(hash + 1)).split("/")) {
+    if (part) node = (node as Obj)[unescape(part)];
+  }
+  return [node as Schema, name];
+}
+
+/** The value at JSON pointer `ptr` in `data`, or undefined. */
+function pointer(data: unknown, ptr: string): unknown {
+  let node = data;
+  for (const raw of ptr.split("/")) {
+    if (!raw) continue;
+    const part = unescape(raw);
+    if (isObject(node) && Object.prototype.hasOwnProperty.call(node, part)) node = node[part];
+    else if (Array.isArray(node) && /^[0-9]+$/.test(part) && Number(part) < node.length) node = node[Number(part)];
+    else return undefined;
+  }
+  return node;
+}
+
+/** The message path of a JSON pointer: /a/0/b -> a[0].b. */
+function pointerPath(ptr: string): string {
+  let out = "";
+  for (const part of ptr.split("/")) {
+    if (!part) continue;
+    out += /^[0-9]+$/.test(part) ? "[" + part + "]" : out ? "." + part : part;
+  }
+  return out;
 }
 
 function describe(v: unknown): string {
-  if (v === null) return "null";
-  if (Array.isArray(v)) return "an array of length " + v.length;
-  if (typeof v === "string") return "the string " + JSON.stringify(v.length > 40 ? v.slice(0, 40) + "\u2026" : v);
+  if (v === null || v === undefined) return "null";
+  if (typeof v === "boolean") return v ? "true" : "false";
   if (typeof v === "number") return String(v);
-  return "a value of type " + typeof v;
+  if (typeof v === "string") return JSON.stringify(v.length > 40 ? v.slice(0, 40) + "\u2026" : v);
+  if (Array.isArray(v)) return "a list of length " + v.length;
+  if (isObject(v)) return "an object";
+  return "a " + typeof v;
 }
 
-function checkOptionalString(d: Obj, key: string, e: Errors): void {
-  if (key in d && d[key] !== undefined && d[key] !== null && typeof d[key] !== "string") {
-    e.add(key + " must be a string, got " + describe(d[key]));
-  }
+function entries(n: number): string {
+  return n === 1 ? "1 entry" : n + " entries";
 }
 
-/** An array of integers, each in [lo, hi). Returns it, or null after reporting. */
-function intArray(d: Obj, key: string, lo: number, hi: number, e: Errors, length?: number): number[] | null {
-  const v = d[key];
-  if (!Array.isArray(v)) {
-    e.add(key + " must be an array of integers, got " + describe(v));
-    return null;
+function isType(v: unknown, t: string): boolean {
+  switch (t) {
+    case "null":
+      return v === null;
+    case "boolean":
+      return typeof v === "boolean";
+    case "string":
+      return typeof v === "string";
+    case "array":
+      return Array.isArray(v);
+    case "object":
+      return isObject(v);
+    case "number":
+      return typeof v === "number" && isFinite(v);
+    case "integer":
+      return typeof v === "number" && Number.isInteger(v);
   }
-  if (length !== undefined && v.length !== length) {
-    e.add(key + " has " + v.length + " entries; expected " + length);
-    return null;
-  }
-  for (let i = 0; i < v.length && !e.full; i++) {
-    const x = v[i];
-    if (!isInt(x) || x < lo || x >= hi) {
-      e.add(key + "[" + i + "] must be an integer in [" + lo + ", " + (hi - 1) + "], got " + describe(x));
-    }
-  }
-  return v as number[];
+  throw new Error("the view schemas use a type this interpreter does not know: " + t);
 }
 
-function stringArray(d: Obj, key: string, e: Errors, length?: number): void {
-  const v = d[key];
-  if (!Array.isArray(v)) {
-    e.add(key + " must be an array of strings, got " + describe(v));
-    return;
-  }
-  if (length !== undefined && v.length !== length) e.add(key + " has " + v.length + " entries; expected " + length);
-  for (let i = 0; i < v.length && !e.full; i++) {
-    if (typeof v[i] !== "string") e.add(key + "[" + i + "] must be a string, got " + describe(v[i]));
-  }
+function typesOf(s: Schema): string[] {
+  const t = s.type;
+  return t === undefined ? [] : typeof t === "string" ? [t] : (t as string[]);
 }
 
-/**
- * A rows x cols matrix of numbers. `check` may tighten the element test
- * (returns an error fragment or null).
- */
-function matrix(
-  d: Obj,
-  key: string,
-  rows: number | null,
-  cols: number | null,
-  what: string,
-  e: Errors,
-  check?: (x: number) => string | null,
-): number[][] | null {
-  const m = d[key];
-  if (!Array.isArray(m)) {
-    e.add(key + " must be an array of rows (" + what + "), got " + describe(m));
-    return null;
+/** Deep equality for the schema's constants (strings, numbers, null). */
+function same(a: unknown, b: unknown): boolean {
+  return a === b;
+}
+
+class Checker {
+  found: [string, string][] = [];
+  failed = new Set<string>();
+  constructor(readonly root: unknown) {}
+
+  get full(): boolean {
+    return this.found.length >= MAX_ERRORS;
   }
-  if (rows !== null && m.length !== rows) {
-    e.add(key + " has " + m.length + " rows; expected " + rows + " (" + what + ")");
-    return null;
+
+  add(path: string, msg: string): void {
+    this.failed.add(path);
+    if (!this.full) this.found.push([path, (path || "view data") + " " + msg]);
   }
-  for (let r = 0; r < m.length && !e.full; r++) {
-    const row = m[r];
-    if (!Array.isArray(row)) {
-      e.add(key + "[" + r + "] must be an array, got " + describe(row));
-      continue;
-    }
-    if (cols !== null && row.length !== cols) {
-      e.add(key + "[" + r + "] has " + row.length + " entries; expected " + cols + " (" + what + ")");
-      continue;
-    }
-    for (let c = 0; c < row.length; c++) {
-      const x = row[c];
-      if (!isNum(x)) {
-        e.add(key + "[" + r + "][" + c + "] must be a finite number, got " + describe(x));
-        break;
-      }
-      const msg = check ? check(x) : null;
-      if (msg) {
-        e.add(key + "[" + r + "][" + c + "] " + msg);
-        break;
+
+  lengthOf(ptr: string): number | null {
+    const target = pointer(this.root, ptr);
+    if (!Array.isArray(target) || this.failed.has(pointerPath(ptr))) return null;
+    return target.length;
+  }
+
+  expected(s: Schema, base: string): string {
+    while (typeof s.$ref === "string" && !("type" in s || "const" in s || "enum" in s)) [s, base] = resolve(s.$ref, base);
+    if ("const" in s) return JSON.stringify(s.const);
+    if ("enum" in s) return "one of " + (s.enum as unknown[]).map((v) => JSON.stringify(v)).join(", ");
+    const words: string[] = [];
+    for (const t of typesOf(s)) {
+      if (t === "integer" || t === "number") words.push((t === "integer" ? "an integer" : "a number") + this.bounds(s));
+      else if (t === "array") words.push("a list" + (typeof s.description === "string" ? " (" + s.description + ")" : ""));
+      else {
+        const names: Record<string, string> = { string: "a string", boolean: "true or false", null: "null", object: "an object" };
+        words.push(names[t]);
       }
     }
+    return words.join(" or ") || "anything";
   }
-  return m as number[][];
-}
 
-function validateTokens(d: Obj, e: Errors): number {
-  const tokens = d.tokens;
-  if (!Array.isArray(tokens)) {
-    e.add("tokens must be an array of {token, token_id, type, position}, got " + describe(tokens));
-    return -1;
-  }
-  if (tokens.length === 0) {
-    e.add("tokens is empty; a view needs at least one token");
-    return -1;
-  }
-  for (let i = 0; i < tokens.length && !e.full; i++) {
-    const t = tokens[i];
-    if (!isObject(t)) {
-      e.add("tokens[" + i + "] must be an object, got " + describe(t));
-      continue;
+  bounds(s: Schema): string {
+    const lo = typeof s.minimum === "number" ? s.minimum : null;
+    let hi = typeof s.maximum === "number" ? s.maximum : null;
+    if (typeof s["x-below"] === "string") {
+      const n = this.lengthOf(s["x-below"]);
+      if (n !== null) hi = hi === null ? n - 1 : Math.min(hi, n - 1);
     }
-    if (typeof t.token !== "string") e.add("tokens[" + i + "].token must be a string, got " + describe(t.token));
-    if (!isInt(t.token_id)) e.add("tokens[" + i + "].token_id must be an integer, got " + describe(t.token_id));
-    if (t.type !== "input" && t.type !== "output") {
-      e.add('tokens[' + i + '].type must be "input" or "output", got ' + describe(t.type));
+    if (lo !== null && hi !== null) return " in [" + lo + ", " + hi + "]";
+    if (lo !== null) return " >= " + lo;
+    return hi !== null ? " <= " + hi : "";
+  }
+
+  check(s: Schema, v: unknown, path: string, base: string, index: number | null): void {
+    if (this.full || !this.scalar(s, v, path, base, index)) return;
+    if (typeof s.$ref === "string") {
+      const [sub, subBase] = resolve(s.$ref, base);
+      this.check(sub, v, path, subBase, index);
     }
-    if (t.position !== i) e.add("tokens[" + i + "].position must be " + i + " (its index), got " + describe(t.position));
-  }
-  return tokens.length;
-}
-
-function validateSaliency(d: Obj, n: number, e: Errors): void {
-  const targets = intArray(d, "targets", 0, n, e);
-  if (targets) matrix(d, "attributions", targets.length, n, "one row per target, one entry per token", e);
-  if (d.variant !== undefined && d.variant !== "minimal" && d.variant !== "detailed") {
-    e.add('variant must be "minimal" or "detailed", got ' + describe(d.variant));
-  }
-  checkOptionalString(d, "method", e);
-}
-
-function validateFactors(d: Obj, n: number, e: Errors): void {
-  const f = matrix(d, "factors", null, n, "one row per factor, one entry per token", e);
-  const k = f ? f.length : 0;
-  if (f && k === 0) e.add("factors is empty; expected at least one factor");
-  intArray(d, "dominant", -1, Math.max(k, 0), e, n);
-  intArray(d, "excluded", 0, n, e);
-  if (d.labels !== undefined && d.labels !== null) stringArray(d, "labels", e, k);
-}
-
-function validateLens(d: Obj, n: number, e: Errors): void {
-  const targets = intArray(d, "targets", 0, n, e);
-  stringArray(d, "layers", e);
-  const layers = Array.isArray(d.layers) ? d.layers.length : 0;
-  if (Array.isArray(d.layers) && layers === 0) e.add("layers is empty; expected at least one layer");
-  if (!targets || e.full) return;
-  const t = targets.length;
-  matrix(d, "ranks", layers, t, "layers x targets", e, (x) =>
-    Number.isInteger(x) && x >= 1 ? null : "must be an integer rank >= 1, got " + x,
-  );
-  matrix(d, "probs", layers, t, "layers x targets", e, (x) =>
-    x >= 0 && x <= 1 ? null : "must be a probability in [0, 1], got " + x,
-  );
-  const top = d.top;
-  if (!Array.isArray(top) || top.length !== layers) {
-    e.add("top must be an array with one entry per layer (" + layers + "), got " + describe(top));
-    return;
-  }
-  for (let l = 0; l < layers && !e.full; l++) {
-    const row = top[l];
-    if (!Array.isArray(row) || row.length !== t) {
-      e.add("top[" + l + "] must have one list of predictions per target (" + t + "), got " + describe(row));
-      continue;
+    for (const sub of (s.allOf as Schema[] | undefined) || []) this.check(sub, v, path, base, index);
+    if (Array.isArray(v)) this.array(s, v, path, base);
+    else if (isObject(v)) this.object(s, v, path, base, index);
+    if (isObject(s.if) && isObject(s.then)) {
+      const trial = new Checker(this.root);
+      trial.check(s.if, v, path, base, index);
+      if (trial.found.length === 0) this.check(s.then, v, path, base, index);
     }
-    for (let j = 0; j < t && !e.full; j++) {
-      const preds = row[j];
-      if (!Array.isArray(preds)) {
-        e.add("top[" + l + "][" + j + "] must be an array of {token, prob}, got " + describe(preds));
-        continue;
+  }
+
+  /** Type, const, enum and bounds; false (after one message) when v breaks one. */
+  scalar(s: Schema, v: unknown, path: string, base: string, index: number | null): boolean {
+    const types = typesOf(s);
+    let ok = types.length === 0 || types.some((t) => isType(v, t));
+    if (ok && "const" in s) ok = same(v, s.const);
+    if (ok && "enum" in s) ok = (s.enum as unknown[]).some((e) => same(v, e));
+    if (ok && isType(v, "number")) {
+      const x = v as number;
+      const below = typeof s["x-below"] === "string" ? this.lengthOf(s["x-below"]) : null;
+      ok =
+        (typeof s.minimum !== "number" || x >= s.minimum) &&
+        (typeof s.maximum !== "number" || x <= s.maximum) &&
+        (below === null || x < below);
+    }
+    if (!ok) {
+      this.add(path, "must be " + this.expected(s, base) + ", got " + describe(v));
+      return false;
+    }
+    if (s["x-index"] === true && index !== null && v !== index) {
+      this.add(path, "must be " + index + " (its index), got " + describe(v));
+      return false;
+    }
+    return true;
+  }
+
+  array(s: Schema, v: unknown[], path: string, base: string): void {
+    const n = v.length;
+    const least = typeof s.minItems === "number" ? s.minItems : 0;
+    if (n < least) this.add(path, (n === 0 ? "is empty" : "has " + entries(n)) + "; expected at least " + entries(least));
+    if (typeof s["x-length"] === "string") {
+      const want = this.lengthOf(s["x-length"]);
+      if (want !== null && n !== want) {
+        this.add(path, "has " + entries(n) + "; expected " + want + ", one per entry of " + pointerPath(s["x-length"]));
+        return;
       }
-      for (let p = 0; p < preds.length; p++) {
-        const x = preds[p];
-        if (!isObject(x) || typeof x.token !== "string" || !isNum(x.prob)) {
-          e.add("top[" + l + "][" + j + "][" + p + "] must be {token: string, prob: number}, got " + describe(x));
-          break;
+    }
+    if (isObject(s.items)) {
+      for (let i = 0; i < n; i++) {
+        if (this.full) return;
+        this.check(s.items, v[i], path + "[" + i + "]", base, i);
+      }
+    }
+    if (s["x-contiguous"] === true) {
+      const seen = new Set<unknown>();
+      for (let i = 0; i < n; i++) {
+        if (i > 0 && v[i] === v[i - 1]) continue;
+        if (seen.has(v[i])) {
+          this.add(
+            path + "[" + i + "]",
+            "is " + describe(v[i]) + " again after other values; equal entries must be contiguous (sort by them)",
+          );
+          return;
         }
+        seen.add(v[i]);
       }
     }
   }
-}
 
-function validateActivations(d: Obj, n: number, e: Errors): void {
-  const v = matrix(d, "values", null, n, "one row per neuron, one entry per token", e);
-  const rows = v ? v.length : 0;
-  stringArray(d, "row_labels", e, rows);
-  if (d.clusters === undefined || d.clusters === null) return;
-  const c = intArray(d, "clusters", -Infinity, Infinity, e, rows);
-  if (!c) return;
-  const seen = new Set<number>();
-  for (let i = 0; i < c.length; i++) {
-    if (i > 0 && c[i] === c[i - 1]) continue;
-    if (seen.has(c[i])) {
-      e.add("clusters: rows of cluster " + c[i] + " are not contiguous (row " + i + "); sort rows by cluster");
-      return;
+  object(s: Schema, v: Obj, path: string, base: string, index: number | null): void {
+    const props = (s.properties as Record<string, Schema> | undefined) || {};
+    const required = (s.required as string[] | undefined) || [];
+    for (const key of Object.keys(props)) {
+      const where = path ? path + "." + key : key;
+      if (Object.prototype.hasOwnProperty.call(v, key) && v[key] !== undefined) this.check(props[key], v[key], where, base, index);
+      else if (required.indexOf(key) >= 0) this.add(where, "is missing; expected " + this.expected(props[key], base));
     }
-    seen.add(c[i]);
+    for (const key of required) {
+      if (!(key in props) && !Object.prototype.hasOwnProperty.call(v, key)) this.add(path ? path + "." + key : key, "is missing");
+    }
   }
 }
 
-function validateCandidate(x: unknown, where: string, e: Errors): void {
-  if (!isObject(x) || typeof x.token !== "string" || !isInt(x.token_id) || !isNum(x.prob)) {
-    e.add(where + " must be {token: string, token_id: integer, prob: number}, got " + describe(x));
-  }
-}
-
-function validateCandidates(d: Obj, n: number, e: Errors): void {
-  const steps = d.steps;
-  if (!Array.isArray(steps)) {
-    e.add("steps must be an array of {position, chosen, top}, got " + describe(steps));
-    return;
-  }
-  for (let i = 0; i < steps.length && !e.full; i++) {
-    const s = steps[i];
-    if (!isObject(s)) {
-      e.add("steps[" + i + "] must be an object, got " + describe(s));
-      continue;
-    }
-    if (!isInt(s.position) || s.position < 0 || s.position >= n) {
-      e.add("steps[" + i + "].position must be an integer in [0, " + (n - 1) + "], got " + describe(s.position));
-    }
-    validateCandidate(s.chosen, "steps[" + i + "].chosen", e);
-    if (!Array.isArray(s.top)) {
-      e.add("steps[" + i + "].top must be an array, got " + describe(s.top));
-      continue;
-    }
-    for (let j = 0; j < s.top.length && !e.full; j++) validateCandidate(s.top[j], "steps[" + i + "].top[" + j + "]", e);
-  }
+/** Every problem of `data` against the schema file `schema`, as [path, message] pairs. */
+export function check(data: unknown, schema: string = ROOT): [string, string][] {
+  const c = new Checker(data);
+  c.check(resolve(schema, ROOT)[0], data, "", schema, null);
+  return c.found;
 }
 
 /** Problems with `data` as readable messages; an empty list means it can be rendered. */
 export function validate(data: unknown): string[] {
-  const e = new Errors();
-  if (!isObject(data)) {
-    e.add("view data must be an object, got " + describe(data));
-    return e.list;
-  }
-  const kind = data.kind;
-  if (typeof kind !== "string" || (KINDS as readonly string[]).indexOf(kind) < 0) {
-    e.add("kind must be one of " + KINDS.join(", ") + "; got " + describe(kind));
-    return e.list;
-  }
-  checkOptionalString(data, "title", e);
-  checkOptionalString(data, "caption", e);
-  const n = validateTokens(data, e);
-  if (n < 0 || e.full) return e.list;
-  switch (kind) {
-    case "saliency":
-      validateSaliency(data, n, e);
-      break;
-    case "factors":
-      validateFactors(data, n, e);
-      break;
-    case "lens":
-      validateLens(data, n, e);
-      break;
-    case "activations":
-      validateActivations(data, n, e);
-      break;
-    case "candidates":
-      validateCandidates(data, n, e);
-      break;
-    case "combined":
-      validateSaliency(data, n, e);
-      if (!e.full) validateFactors(data, n, e);
-      break;
-  }
-  return e.list;
+  return check(data).map((p) => p[1]);
 }

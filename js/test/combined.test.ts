@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { rowMax, saliencyTint, setTint, viridisGradientCss } from "../src/attribution";
+import { rowMax, saliencyTint, setTint, twoSided, viridisGradientCss } from "../src/attribution";
 import { categorical, rgbString, textColorOn, viridis } from "../src/colors";
 import { excludedMask, factorLabel, factorScales, sparkX, sparkline } from "../src/spark";
 import { firstOutputIndex } from "../src/tokens";
@@ -56,6 +56,16 @@ describe("saliency tints", () => {
     expect(saliencyTint(0.25, 0.5)).toEqual(viridis(0.5));
     expect(saliencyTint(0.3, 0)).toEqual(viridis(0));
     expect(saliencyTint(-0.2, 0.5)).toEqual(viridis(0)); // negative (signed methods) clamps
+  });
+  it("of a masked LM's row scale to the largest attribution on either side of the target", () => {
+    const causal = [0.1, 0.5, 0.2, 0, 0];
+    const masked = [0.1, 0.5, 0.7, 0, 0.9];
+    expect(twoSided(causal, 2)).toBe(false);
+    expect(twoSided(masked, 2)).toBe(true);
+    expect(twoSided(masked, 4)).toBe(false);
+    expect(rowMax(masked, 2, true)).toBe(0.9); // the target's own entry is never on the scale
+    expect(rowMax(masked, 4, true)).toBe(0.7);
+    expect(rowMax(masked, 2)).toBe(0.5);
   });
   it("tint a box legibly and clear it", () => {
     const box = { style: { backgroundColor: "", color: "" } } as unknown as HTMLElement;

@@ -113,57 +113,57 @@ describe("validate accepts the contracts", () => {
 
 describe("validate rejects bad data with messages naming the field", () => {
   it("non-objects and unknown kinds", () => {
-    expect(validate(null)[0]).toMatch(/must be an object/);
-    expect(validate([])[0]).toMatch(/must be an object/);
-    expect(validate({ kind: "gallery" })[0]).toMatch(/kind must be one of saliency, factors/);
+    expect(validate(null)[0]).toMatch(/^view data must be an object, got null/);
+    expect(validate([])[0]).toMatch(/^view data must be an object, got a list of length 0/);
+    expect(validate({ kind: "gallery" })[0]).toMatch(/kind must be one of "saliency", "factors"/);
   });
   it("tokens", () => {
-    expect(validate({ ...saliency(), tokens: [] })[0]).toMatch(/tokens is empty/);
+    expect(validate({ ...saliency(), tokens: [] })[0]).toMatch(/tokens is empty; expected at least 1 entry/);
     const d = saliency();
     (d.tokens[1] as Record<string, unknown>).position = 5;
     (d.tokens[2] as Record<string, unknown>).type = "prompt";
     (d.tokens[3] as Record<string, unknown>).token = 3;
     const msgs = validate(d).join("\n");
     expect(msgs).toMatch(/tokens\[1\]\.position must be 1/);
-    expect(msgs).toMatch(/tokens\[2\]\.type must be "input" or "output"/);
+    expect(msgs).toMatch(/tokens\[2\]\.type must be one of "input", "output", got "prompt"/);
     expect(msgs).toMatch(/tokens\[3\]\.token must be a string/);
   });
   it("saliency shapes and values", () => {
     expect(validate({ ...saliency(), targets: [2, 9] })[0]).toMatch(/targets\[1\] must be an integer in \[0, 3\]/);
-    expect(validate({ ...saliency(), attributions: [[0.4, 0.6, 0, 0]] })[0]).toMatch(/attributions has 1 rows; expected 2/);
+    expect(validate({ ...saliency(), attributions: [[0.4, 0.6, 0, 0]] })[0]).toMatch(/attributions has 1 entry; expected 2, one per entry of targets/);
     expect(validate({ ...saliency(), attributions: [[0.4, 0.6, 0], [0, 0, 0, 0]] })[0]).toMatch(
-      /attributions\[0\] has 3 entries; expected 4/,
+      /attributions\[0\] has 3 entries; expected 4, one per entry of tokens/,
     );
     expect(validate({ ...saliency(), attributions: [[0.4, NaN, 0, 0], [0, 0, 0, 0]] })[0]).toMatch(
-      /attributions\[0\]\[1\] must be a finite number/,
+      /attributions\[0\]\[1\] must be a number, got NaN/,
     );
-    expect(validate({ ...saliency(), variant: "fancy" })[0]).toMatch(/variant must be "minimal" or "detailed"/);
+    expect(validate({ ...saliency(), variant: "fancy" })[0]).toMatch(/variant must be one of "minimal", "detailed", null/);
     expect(validate({ ...saliency(), title: 5 })[0]).toMatch(/title must be a string/);
   });
   it("factors", () => {
     expect(validate({ ...factors(), dominant: [0, 2, 0] })[0]).toMatch(/dominant\[1\] must be an integer in \[-1, 1\]/);
-    expect(validate({ ...factors(), dominant: [0, 1] })[0]).toMatch(/dominant has 2 entries; expected 3/);
+    expect(validate({ ...factors(), dominant: [0, 1] })[0]).toMatch(/dominant has 2 entries; expected 3, one per entry of tokens/);
     expect(validate({ ...factors(), excluded: [3] })[0]).toMatch(/excluded\[0\]/);
-    expect(validate({ ...factors(), labels: ["a"] })[0]).toMatch(/labels has 1 entries; expected 2/);
-    expect(validate({ ...factors(), factors: [] }).join()).toMatch(/factors is empty/);
+    expect(validate({ ...factors(), labels: ["a"] })[0]).toMatch(/labels has 1 entry; expected 2, one per entry of factors/);
+    expect(validate({ ...factors(), factors: [] }).join()).toMatch(/factors is empty; expected at least 1 entry/);
   });
   it("lens", () => {
-    expect(validate({ ...lens(), ranks: [[0, 1], [1, 1]] })[0]).toMatch(/ranks\[0\]\[0\] must be an integer rank >= 1/);
-    expect(validate({ ...lens(), probs: [[1.5, 0], [0, 0]] })[0]).toMatch(/probs\[0\]\[0\] must be a probability/);
-    expect(validate({ ...lens(), layers: ["L0"] }).join()).toMatch(/ranks has 2 rows; expected 1/);
-    expect(validate({ ...lens(), top: [[[], []], [[{ token: 1, prob: 0.1 }], []]] })[0]).toMatch(/top\[1\]\[0\]\[0\]/);
+    expect(validate({ ...lens(), ranks: [[0, 1], [1, 1]] })[0]).toMatch(/ranks\[0\]\[0\] must be an integer >= 1, got 0/);
+    expect(validate({ ...lens(), probs: [[1.5, 0], [0, 0]] })[0]).toMatch(/probs\[0\]\[0\] must be a number in \[0, 1\], got 1.5/);
+    expect(validate({ ...lens(), layers: ["L0"] }).join()).toMatch(/ranks has 2 entries; expected 1, one per entry of layers/);
+    expect(validate({ ...lens(), top: [[[], []], [[{ token: 1, prob: 0.1 }], []]] })[0]).toMatch(/top\[1\]\[0\]\[0\]\.token must be a string, got 1/);
   });
   it("combined checks the saliency and the factor fields", () => {
     expect(validate({ ...combined(), targets: [2, 4] })[0]).toMatch(/targets\[1\] must be an integer in \[0, 3\]/);
-    expect(validate({ ...combined(), dominant: [0, 1] })[0]).toMatch(/dominant has 2 entries; expected 4/);
-    expect(validate({ ...combined(), factors: [[0, 1, 0]] }).join()).toMatch(/factors\[0\] has 3 entries; expected 4/);
+    expect(validate({ ...combined(), dominant: [0, 1] })[0]).toMatch(/dominant has 2 entries; expected 4, one per entry of tokens/);
+    expect(validate({ ...combined(), factors: [[0, 1, 0]] }).join()).toMatch(/factors\[0\] has 3 entries; expected 4, one per entry of tokens/);
     const d: Record<string, unknown> = combined();
     delete d.attributions;
-    expect(validate(d)[0]).toMatch(/attributions must be an array of rows/);
+    expect(validate(d)[0]).toMatch(/attributions is missing; expected a list \(one row per target/);
   });
   it("activations", () => {
-    expect(validate({ ...activations(), row_labels: ["a"] })[0]).toMatch(/row_labels has 1 entries; expected 3/);
-    expect(validate({ ...activations(), clusters: [1, 0, 1] })[0]).toMatch(/cluster 1 are not contiguous/);
+    expect(validate({ ...activations(), row_labels: ["a"] })[0]).toMatch(/row_labels has 1 entry; expected 3, one per entry of values/);
+    expect(validate({ ...activations(), clusters: [1, 0, 1] })[0]).toMatch(/clusters\[2\] is 1 again after other values; equal entries must be contiguous/);
   });
   it("candidates", () => {
     const d = candidates();
@@ -171,7 +171,7 @@ describe("validate rejects bad data with messages naming the field", () => {
     (d.steps[1].chosen as Record<string, unknown>).prob = "high";
     const msgs = validate(d).join("\n");
     expect(msgs).toMatch(/steps\[0\]\.position must be an integer in \[0, 2\]/);
-    expect(msgs).toMatch(/steps\[1\]\.chosen must be/);
+    expect(msgs).toMatch(/steps\[1\]\.chosen\.prob must be a number, got "high"/);
   });
   it("stops after a bounded number of messages", () => {
     const d = saliency();

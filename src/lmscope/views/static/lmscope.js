@@ -156,282 +156,248 @@
     return r === null ? -1 : Number(r);
   }
 
-  // src/types.ts
-  var KINDS = ["saliency", "factors", "lens", "activations", "candidates", "combined"];
+  // ../src/lmscope/views/schemas/activations.schema.json
+  var activations_schema_default = { title: "ActivationsData", description: "Neuron activations: rows (neurons) x tokens, optionally grouped into clusters.", type: "object", allOf: [{ $ref: "common.schema.json#/$defs/view" }], properties: { kind: { const: "activations" }, values: { description: "one row per neuron, one entry per token", type: "array", items: { type: "array", "x-length": "/tokens", items: { type: "number" } } }, row_labels: { description: "one label per row", type: "array", "x-length": "/values", items: { type: "string" } }, clusters: { description: "the cluster of each row; rows are sorted so that each cluster's rows are contiguous", type: ["array", "null"], "x-length": "/values", "x-contiguous": true, items: { type: "integer" } } }, required: ["kind", "values", "row_labels"] };
+
+  // ../src/lmscope/views/schemas/candidates.schema.json
+  var candidates_schema_default = { title: "CandidatesData", description: "The model's top candidates at each generated (or masked) position.", type: "object", allOf: [{ $ref: "common.schema.json#/$defs/view" }], properties: { kind: { const: "candidates" }, steps: { description: "one {position, chosen, top} per generated or masked token", type: "array", items: { $ref: "#/$defs/step" } } }, required: ["kind", "steps"], $defs: { step: { title: "CandidateStep", description: "one generation step", type: "object", properties: { position: { type: "integer", minimum: 0, "x-below": "/tokens", description: "Position of the chosen token." }, chosen: { $ref: "#/$defs/candidate" }, top: { description: "the top-k candidates, most probable first", type: "array", items: { $ref: "#/$defs/candidate" } } }, required: ["position", "chosen", "top"] }, candidate: { title: "Candidate", description: "a {token, token_id, prob}", type: "object", properties: { token: { type: "string" }, token_id: { type: "integer" }, prob: { type: "number" } }, required: ["token", "token_id", "prob"] } } };
+
+  // ../src/lmscope/views/schemas/combined.schema.json
+  var combined_schema_default = { title: "CombinedData", description: "Saliency and factors of one run over the same tokens: the fields of both, side by side.", type: "object", allOf: [{ $ref: "common.schema.json#/$defs/view" }], properties: { kind: { const: "combined" }, targets: { $ref: "saliency.schema.json#/properties/targets" }, attributions: { $ref: "saliency.schema.json#/properties/attributions" }, method: { $ref: "saliency.schema.json#/properties/method" }, factors: { $ref: "factors.schema.json#/properties/factors" }, dominant: { $ref: "factors.schema.json#/properties/dominant" }, excluded: { $ref: "factors.schema.json#/properties/excluded" }, labels: { $ref: "factors.schema.json#/properties/labels" } }, required: ["kind", "targets", "attributions", "factors", "dominant", "excluded"] };
+
+  // ../src/lmscope/views/schemas/common.schema.json
+  var common_schema_default = { title: "Common view parts", description: "Parts shared by every view kind: the token list and the optional title and caption.", $defs: { view: { title: "ViewCommon", description: "What every view carries: the tokens it describes, and an optional title and caption.", type: "object", properties: { tokens: { $ref: "#/$defs/tokens" }, title: { type: ["string", "null"], description: "Shown above the view." }, caption: { type: ["string", "null"], description: "Shown under the view." } }, required: ["tokens"] }, tokens: { description: "one {token, token_id, type, position} per token, in order", type: "array", minItems: 1, items: { $ref: "#/$defs/token" } }, token: { title: "Token", description: "one token of the run, as Run.token_table() gives it", type: "object", properties: { token: { type: "string", description: "The token's text as the tokenizer decodes it." }, token_id: { type: "integer", description: "The token's id in the vocabulary." }, type: { enum: ["input", "output"], description: "Input (prompt) or output (generated or predicted) token." }, position: { type: "integer", "x-index": true, description: "The token's index in the list." } }, required: ["token", "token_id", "type", "position"] } } };
+
+  // ../src/lmscope/views/schemas/factors.schema.json
+  var factors_schema_default = { title: "FactorsData", description: "Factors of the neuron activations over the tokens (NMF: non-negative; PCA: signed).", type: "object", allOf: [{ $ref: "common.schema.json#/$defs/view" }], properties: { kind: { const: "factors" }, factors: { description: "one row per factor, one entry per token", type: "array", minItems: 1, items: { type: "array", "x-length": "/tokens", items: { type: "number" } } }, dominant: { description: "the dominant factor of each token, -1 where the token is excluded", type: "array", "x-length": "/tokens", items: { type: "integer", minimum: -1, "x-below": "/factors" } }, excluded: { description: "positions left out of the factorisation", type: "array", items: { type: "integer", minimum: 0, "x-below": "/tokens" } }, labels: { description: "one name per factor", type: ["array", "null"], "x-length": "/factors", items: { type: "string" } } }, required: ["kind", "factors", "dominant", "excluded"] };
+
+  // ../src/lmscope/views/schemas/lens.schema.json
+  var lens_schema_default = { title: "LensData", description: "Logit lens: how each target token ranks in every layer's prediction.", type: "object", allOf: [{ $ref: "common.schema.json#/$defs/view" }], properties: { kind: { const: "lens" }, targets: { description: "positions of the predicted tokens", type: "array", items: { type: "integer", minimum: 0, "x-below": "/tokens" } }, layers: { description: "row labels, one per layer", type: "array", minItems: 1, items: { type: "string" } }, ranks: { description: "layers x targets, 1 = top", type: "array", "x-length": "/layers", items: { type: "array", "x-length": "/targets", items: { type: "integer", minimum: 1 } } }, probs: { description: "layers x targets, the probability of the target token at that layer", type: "array", "x-length": "/layers", items: { type: "array", "x-length": "/targets", items: { type: "number", minimum: 0, maximum: 1 } } }, top: { description: "[layer][target] -> that layer's top predictions at that position", type: "array", "x-length": "/layers", items: { type: "array", "x-length": "/targets", items: { type: "array", items: { $ref: "#/$defs/prediction" } } } } }, required: ["kind", "targets", "layers", "ranks", "probs", "top"], $defs: { prediction: { title: "Prediction", description: "one predicted token and its probability", type: "object", properties: { token: { type: "string" }, prob: { type: "number" } }, required: ["token", "prob"] } } };
+
+  // ../src/lmscope/views/schemas/saliency.schema.json
+  var saliency_schema_default = { title: "SaliencyData", description: "Attribution of each explained (target) token to every token of the text. A causal LM's rows are 0 from the target on; a masked LM's rows may be nonzero on both sides of the target.", type: "object", allOf: [{ $ref: "common.schema.json#/$defs/view" }], properties: { kind: { const: "saliency" }, targets: { description: "positions of the explained tokens", type: "array", items: { type: "integer", minimum: 0, "x-below": "/tokens" } }, attributions: { description: "one row per target, one entry per token", type: "array", "x-length": "/targets", items: { type: "array", "x-length": "/tokens", items: { type: "number" } } }, variant: { enum: ["minimal", "detailed", null], description: `"detailed" also prints each token's percentage under it.` }, method: { type: ["string", "null"], description: "The attribution method's name, shown in the footer." } }, required: ["kind", "targets", "attributions"] };
+
+  // ../src/lmscope/views/schemas/view.schema.json
+  var view_schema_default = { title: "ViewData", description: "Any lmscope view: an object whose kind selects the schema it follows.", type: "object", properties: { kind: { enum: ["saliency", "factors", "lens", "activations", "candidates", "combined"] } }, required: ["kind"], allOf: [{ if: { properties: { kind: { const: "saliency" } }, required: ["kind"] }, then: { $ref: "saliency.schema.json" } }, { if: { properties: { kind: { const: "factors" } }, required: ["kind"] }, then: { $ref: "factors.schema.json" } }, { if: { properties: { kind: { const: "lens" } }, required: ["kind"] }, then: { $ref: "lens.schema.json" } }, { if: { properties: { kind: { const: "activations" } }, required: ["kind"] }, then: { $ref: "activations.schema.json" } }, { if: { properties: { kind: { const: "candidates" } }, required: ["kind"] }, then: { $ref: "candidates.schema.json" } }, { if: { properties: { kind: { const: "combined" } }, required: ["kind"] }, then: { $ref: "combined.schema.json" } }] };
 
   // src/validate.ts
   var MAX_ERRORS = 12;
-  var Errors = class {
-    constructor() {
-      this.list = [];
-    }
-    add(msg) {
-      if (this.list.length < MAX_ERRORS) this.list.push(msg);
-    }
-    get full() {
-      return this.list.length >= MAX_ERRORS;
-    }
+  var ROOT = "view.schema.json";
+  var FILES = {
+    "activations.schema.json": activations_schema_default,
+    "candidates.schema.json": candidates_schema_default,
+    "combined.schema.json": combined_schema_default,
+    "common.schema.json": common_schema_default,
+    "factors.schema.json": factors_schema_default,
+    "lens.schema.json": lens_schema_default,
+    "saliency.schema.json": saliency_schema_default,
+    "view.schema.json": view_schema_default
   };
   function isObject(v) {
     return typeof v === "object" && v !== null && !Array.isArray(v);
   }
-  function isInt(v) {
-    return typeof v === "number" && Number.isInteger(v);
+  function unescape(part) {
+    return part.replace(/~1/g, "/").replace(/~0/g, "~");
   }
-  function isNum(v) {
-    return typeof v === "number" && isFinite(v);
+  function resolve(ref, base) {
+    const hash = ref.indexOf("#");
+    const name = (hash < 0 ? ref : ref.slice(0, hash)) || base;
+    let node = FILES[name];
+    if (node === void 0) throw new Error("view schema " + name + " is not bundled");
+    for (const part of (hash < 0 ? "" : ref.slice(hash + 1)).split("/")) {
+      if (part) node = node[unescape(part)];
+    }
+    return [node, name];
+  }
+  function pointer(data, ptr) {
+    let node = data;
+    for (const raw of ptr.split("/")) {
+      if (!raw) continue;
+      const part = unescape(raw);
+      if (isObject(node) && Object.prototype.hasOwnProperty.call(node, part)) node = node[part];
+      else if (Array.isArray(node) && /^[0-9]+$/.test(part) && Number(part) < node.length) node = node[Number(part)];
+      else return void 0;
+    }
+    return node;
+  }
+  function pointerPath(ptr) {
+    let out = "";
+    for (const part of ptr.split("/")) {
+      if (!part) continue;
+      out += /^[0-9]+$/.test(part) ? "[" + part + "]" : out ? "." + part : part;
+    }
+    return out;
   }
   function describe(v) {
-    if (v === null) return "null";
-    if (Array.isArray(v)) return "an array of length " + v.length;
-    if (typeof v === "string") return "the string " + JSON.stringify(v.length > 40 ? v.slice(0, 40) + "\u2026" : v);
+    if (v === null || v === void 0) return "null";
+    if (typeof v === "boolean") return v ? "true" : "false";
     if (typeof v === "number") return String(v);
-    return "a value of type " + typeof v;
+    if (typeof v === "string") return JSON.stringify(v.length > 40 ? v.slice(0, 40) + "\u2026" : v);
+    if (Array.isArray(v)) return "a list of length " + v.length;
+    if (isObject(v)) return "an object";
+    return "a " + typeof v;
   }
-  function checkOptionalString(d, key, e) {
-    if (key in d && d[key] !== void 0 && d[key] !== null && typeof d[key] !== "string") {
-      e.add(key + " must be a string, got " + describe(d[key]));
-    }
+  function entries(n) {
+    return n === 1 ? "1 entry" : n + " entries";
   }
-  function intArray(d, key, lo, hi, e, length) {
-    const v = d[key];
-    if (!Array.isArray(v)) {
-      e.add(key + " must be an array of integers, got " + describe(v));
-      return null;
+  function isType(v, t) {
+    switch (t) {
+      case "null":
+        return v === null;
+      case "boolean":
+        return typeof v === "boolean";
+      case "string":
+        return typeof v === "string";
+      case "array":
+        return Array.isArray(v);
+      case "object":
+        return isObject(v);
+      case "number":
+        return typeof v === "number" && isFinite(v);
+      case "integer":
+        return typeof v === "number" && Number.isInteger(v);
     }
-    if (length !== void 0 && v.length !== length) {
-      e.add(key + " has " + v.length + " entries; expected " + length);
-      return null;
-    }
-    for (let i = 0; i < v.length && !e.full; i++) {
-      const x = v[i];
-      if (!isInt(x) || x < lo || x >= hi) {
-        e.add(key + "[" + i + "] must be an integer in [" + lo + ", " + (hi - 1) + "], got " + describe(x));
-      }
-    }
-    return v;
+    throw new Error("the view schemas use a type this interpreter does not know: " + t);
   }
-  function stringArray(d, key, e, length) {
-    const v = d[key];
-    if (!Array.isArray(v)) {
-      e.add(key + " must be an array of strings, got " + describe(v));
-      return;
-    }
-    if (length !== void 0 && v.length !== length) e.add(key + " has " + v.length + " entries; expected " + length);
-    for (let i = 0; i < v.length && !e.full; i++) {
-      if (typeof v[i] !== "string") e.add(key + "[" + i + "] must be a string, got " + describe(v[i]));
-    }
+  function typesOf(s) {
+    const t = s.type;
+    return t === void 0 ? [] : typeof t === "string" ? [t] : t;
   }
-  function matrix(d, key, rows, cols, what, e, check) {
-    const m = d[key];
-    if (!Array.isArray(m)) {
-      e.add(key + " must be an array of rows (" + what + "), got " + describe(m));
-      return null;
+  function same(a, b) {
+    return a === b;
+  }
+  var Checker = class _Checker {
+    constructor(root) {
+      this.root = root;
+      this.found = [];
+      this.failed = /* @__PURE__ */ new Set();
     }
-    if (rows !== null && m.length !== rows) {
-      e.add(key + " has " + m.length + " rows; expected " + rows + " (" + what + ")");
-      return null;
+    get full() {
+      return this.found.length >= MAX_ERRORS;
     }
-    for (let r = 0; r < m.length && !e.full; r++) {
-      const row = m[r];
-      if (!Array.isArray(row)) {
-        e.add(key + "[" + r + "] must be an array, got " + describe(row));
-        continue;
-      }
-      if (cols !== null && row.length !== cols) {
-        e.add(key + "[" + r + "] has " + row.length + " entries; expected " + cols + " (" + what + ")");
-        continue;
-      }
-      for (let c = 0; c < row.length; c++) {
-        const x = row[c];
-        if (!isNum(x)) {
-          e.add(key + "[" + r + "][" + c + "] must be a finite number, got " + describe(x));
-          break;
-        }
-        const msg = check ? check(x) : null;
-        if (msg) {
-          e.add(key + "[" + r + "][" + c + "] " + msg);
-          break;
+    add(path, msg) {
+      this.failed.add(path);
+      if (!this.full) this.found.push([path, (path || "view data") + " " + msg]);
+    }
+    lengthOf(ptr) {
+      const target = pointer(this.root, ptr);
+      if (!Array.isArray(target) || this.failed.has(pointerPath(ptr))) return null;
+      return target.length;
+    }
+    expected(s, base) {
+      while (typeof s.$ref === "string" && !("type" in s || "const" in s || "enum" in s)) [s, base] = resolve(s.$ref, base);
+      if ("const" in s) return JSON.stringify(s.const);
+      if ("enum" in s) return "one of " + s.enum.map((v) => JSON.stringify(v)).join(", ");
+      const words = [];
+      for (const t of typesOf(s)) {
+        if (t === "integer" || t === "number") words.push((t === "integer" ? "an integer" : "a number") + this.bounds(s));
+        else if (t === "array") words.push("a list" + (typeof s.description === "string" ? " (" + s.description + ")" : ""));
+        else {
+          const names = { string: "a string", boolean: "true or false", null: "null", object: "an object" };
+          words.push(names[t]);
         }
       }
+      return words.join(" or ") || "anything";
     }
-    return m;
-  }
-  function validateTokens(d, e) {
-    const tokens = d.tokens;
-    if (!Array.isArray(tokens)) {
-      e.add("tokens must be an array of {token, token_id, type, position}, got " + describe(tokens));
-      return -1;
-    }
-    if (tokens.length === 0) {
-      e.add("tokens is empty; a view needs at least one token");
-      return -1;
-    }
-    for (let i = 0; i < tokens.length && !e.full; i++) {
-      const t = tokens[i];
-      if (!isObject(t)) {
-        e.add("tokens[" + i + "] must be an object, got " + describe(t));
-        continue;
+    bounds(s) {
+      const lo = typeof s.minimum === "number" ? s.minimum : null;
+      let hi = typeof s.maximum === "number" ? s.maximum : null;
+      if (typeof s["x-below"] === "string") {
+        const n = this.lengthOf(s["x-below"]);
+        if (n !== null) hi = hi === null ? n - 1 : Math.min(hi, n - 1);
       }
-      if (typeof t.token !== "string") e.add("tokens[" + i + "].token must be a string, got " + describe(t.token));
-      if (!isInt(t.token_id)) e.add("tokens[" + i + "].token_id must be an integer, got " + describe(t.token_id));
-      if (t.type !== "input" && t.type !== "output") {
-        e.add("tokens[" + i + '].type must be "input" or "output", got ' + describe(t.type));
+      if (lo !== null && hi !== null) return " in [" + lo + ", " + hi + "]";
+      if (lo !== null) return " >= " + lo;
+      return hi !== null ? " <= " + hi : "";
+    }
+    check(s, v, path, base, index) {
+      if (this.full || !this.scalar(s, v, path, base, index)) return;
+      if (typeof s.$ref === "string") {
+        const [sub, subBase] = resolve(s.$ref, base);
+        this.check(sub, v, path, subBase, index);
       }
-      if (t.position !== i) e.add("tokens[" + i + "].position must be " + i + " (its index), got " + describe(t.position));
-    }
-    return tokens.length;
-  }
-  function validateSaliency(d, n, e) {
-    const targets = intArray(d, "targets", 0, n, e);
-    if (targets) matrix(d, "attributions", targets.length, n, "one row per target, one entry per token", e);
-    if (d.variant !== void 0 && d.variant !== "minimal" && d.variant !== "detailed") {
-      e.add('variant must be "minimal" or "detailed", got ' + describe(d.variant));
-    }
-    checkOptionalString(d, "method", e);
-  }
-  function validateFactors(d, n, e) {
-    const f = matrix(d, "factors", null, n, "one row per factor, one entry per token", e);
-    const k = f ? f.length : 0;
-    if (f && k === 0) e.add("factors is empty; expected at least one factor");
-    intArray(d, "dominant", -1, Math.max(k, 0), e, n);
-    intArray(d, "excluded", 0, n, e);
-    if (d.labels !== void 0 && d.labels !== null) stringArray(d, "labels", e, k);
-  }
-  function validateLens(d, n, e) {
-    const targets = intArray(d, "targets", 0, n, e);
-    stringArray(d, "layers", e);
-    const layers = Array.isArray(d.layers) ? d.layers.length : 0;
-    if (Array.isArray(d.layers) && layers === 0) e.add("layers is empty; expected at least one layer");
-    if (!targets || e.full) return;
-    const t = targets.length;
-    matrix(
-      d,
-      "ranks",
-      layers,
-      t,
-      "layers x targets",
-      e,
-      (x) => Number.isInteger(x) && x >= 1 ? null : "must be an integer rank >= 1, got " + x
-    );
-    matrix(
-      d,
-      "probs",
-      layers,
-      t,
-      "layers x targets",
-      e,
-      (x) => x >= 0 && x <= 1 ? null : "must be a probability in [0, 1], got " + x
-    );
-    const top = d.top;
-    if (!Array.isArray(top) || top.length !== layers) {
-      e.add("top must be an array with one entry per layer (" + layers + "), got " + describe(top));
-      return;
-    }
-    for (let l = 0; l < layers && !e.full; l++) {
-      const row = top[l];
-      if (!Array.isArray(row) || row.length !== t) {
-        e.add("top[" + l + "] must have one list of predictions per target (" + t + "), got " + describe(row));
-        continue;
+      for (const sub of s.allOf || []) this.check(sub, v, path, base, index);
+      if (Array.isArray(v)) this.array(s, v, path, base);
+      else if (isObject(v)) this.object(s, v, path, base, index);
+      if (isObject(s.if) && isObject(s.then)) {
+        const trial = new _Checker(this.root);
+        trial.check(s.if, v, path, base, index);
+        if (trial.found.length === 0) this.check(s.then, v, path, base, index);
       }
-      for (let j = 0; j < t && !e.full; j++) {
-        const preds = row[j];
-        if (!Array.isArray(preds)) {
-          e.add("top[" + l + "][" + j + "] must be an array of {token, prob}, got " + describe(preds));
-          continue;
+    }
+    /** Type, const, enum and bounds; false (after one message) when v breaks one. */
+    scalar(s, v, path, base, index) {
+      const types = typesOf(s);
+      let ok = types.length === 0 || types.some((t) => isType(v, t));
+      if (ok && "const" in s) ok = same(v, s.const);
+      if (ok && "enum" in s) ok = s.enum.some((e) => same(v, e));
+      if (ok && isType(v, "number")) {
+        const x = v;
+        const below = typeof s["x-below"] === "string" ? this.lengthOf(s["x-below"]) : null;
+        ok = (typeof s.minimum !== "number" || x >= s.minimum) && (typeof s.maximum !== "number" || x <= s.maximum) && (below === null || x < below);
+      }
+      if (!ok) {
+        this.add(path, "must be " + this.expected(s, base) + ", got " + describe(v));
+        return false;
+      }
+      if (s["x-index"] === true && index !== null && v !== index) {
+        this.add(path, "must be " + index + " (its index), got " + describe(v));
+        return false;
+      }
+      return true;
+    }
+    array(s, v, path, base) {
+      const n = v.length;
+      const least = typeof s.minItems === "number" ? s.minItems : 0;
+      if (n < least) this.add(path, (n === 0 ? "is empty" : "has " + entries(n)) + "; expected at least " + entries(least));
+      if (typeof s["x-length"] === "string") {
+        const want = this.lengthOf(s["x-length"]);
+        if (want !== null && n !== want) {
+          this.add(path, "has " + entries(n) + "; expected " + want + ", one per entry of " + pointerPath(s["x-length"]));
+          return;
         }
-        for (let p = 0; p < preds.length; p++) {
-          const x = preds[p];
-          if (!isObject(x) || typeof x.token !== "string" || !isNum(x.prob)) {
-            e.add("top[" + l + "][" + j + "][" + p + "] must be {token: string, prob: number}, got " + describe(x));
-            break;
+      }
+      if (isObject(s.items)) {
+        for (let i = 0; i < n; i++) {
+          if (this.full) return;
+          this.check(s.items, v[i], path + "[" + i + "]", base, i);
+        }
+      }
+      if (s["x-contiguous"] === true) {
+        const seen = /* @__PURE__ */ new Set();
+        for (let i = 0; i < n; i++) {
+          if (i > 0 && v[i] === v[i - 1]) continue;
+          if (seen.has(v[i])) {
+            this.add(
+              path + "[" + i + "]",
+              "is " + describe(v[i]) + " again after other values; equal entries must be contiguous (sort by them)"
+            );
+            return;
           }
+          seen.add(v[i]);
         }
       }
     }
-  }
-  function validateActivations(d, n, e) {
-    const v = matrix(d, "values", null, n, "one row per neuron, one entry per token", e);
-    const rows = v ? v.length : 0;
-    stringArray(d, "row_labels", e, rows);
-    if (d.clusters === void 0 || d.clusters === null) return;
-    const c = intArray(d, "clusters", -Infinity, Infinity, e, rows);
-    if (!c) return;
-    const seen = /* @__PURE__ */ new Set();
-    for (let i = 0; i < c.length; i++) {
-      if (i > 0 && c[i] === c[i - 1]) continue;
-      if (seen.has(c[i])) {
-        e.add("clusters: rows of cluster " + c[i] + " are not contiguous (row " + i + "); sort rows by cluster");
-        return;
+    object(s, v, path, base, index) {
+      const props = s.properties || {};
+      const required = s.required || [];
+      for (const key of Object.keys(props)) {
+        const where = path ? path + "." + key : key;
+        if (Object.prototype.hasOwnProperty.call(v, key) && v[key] !== void 0) this.check(props[key], v[key], where, base, index);
+        else if (required.indexOf(key) >= 0) this.add(where, "is missing; expected " + this.expected(props[key], base));
       }
-      seen.add(c[i]);
-    }
-  }
-  function validateCandidate(x, where, e) {
-    if (!isObject(x) || typeof x.token !== "string" || !isInt(x.token_id) || !isNum(x.prob)) {
-      e.add(where + " must be {token: string, token_id: integer, prob: number}, got " + describe(x));
-    }
-  }
-  function validateCandidates(d, n, e) {
-    const steps = d.steps;
-    if (!Array.isArray(steps)) {
-      e.add("steps must be an array of {position, chosen, top}, got " + describe(steps));
-      return;
-    }
-    for (let i = 0; i < steps.length && !e.full; i++) {
-      const s = steps[i];
-      if (!isObject(s)) {
-        e.add("steps[" + i + "] must be an object, got " + describe(s));
-        continue;
+      for (const key of required) {
+        if (!(key in props) && !Object.prototype.hasOwnProperty.call(v, key)) this.add(path ? path + "." + key : key, "is missing");
       }
-      if (!isInt(s.position) || s.position < 0 || s.position >= n) {
-        e.add("steps[" + i + "].position must be an integer in [0, " + (n - 1) + "], got " + describe(s.position));
-      }
-      validateCandidate(s.chosen, "steps[" + i + "].chosen", e);
-      if (!Array.isArray(s.top)) {
-        e.add("steps[" + i + "].top must be an array, got " + describe(s.top));
-        continue;
-      }
-      for (let j = 0; j < s.top.length && !e.full; j++) validateCandidate(s.top[j], "steps[" + i + "].top[" + j + "]", e);
     }
+  };
+  function check(data, schema = ROOT) {
+    const c = new Checker(data);
+    c.check(resolve(schema, ROOT)[0], data, "", schema, null);
+    return c.found;
   }
   function validate(data) {
-    const e = new Errors();
-    if (!isObject(data)) {
-      e.add("view data must be an object, got " + describe(data));
-      return e.list;
-    }
-    const kind = data.kind;
-    if (typeof kind !== "string" || KINDS.indexOf(kind) < 0) {
-      e.add("kind must be one of " + KINDS.join(", ") + "; got " + describe(kind));
-      return e.list;
-    }
-    checkOptionalString(data, "title", e);
-    checkOptionalString(data, "caption", e);
-    const n = validateTokens(data, e);
-    if (n < 0 || e.full) return e.list;
-    switch (kind) {
-      case "saliency":
-        validateSaliency(data, n, e);
-        break;
-      case "factors":
-        validateFactors(data, n, e);
-        break;
-      case "lens":
-        validateLens(data, n, e);
-        break;
-      case "activations":
-        validateActivations(data, n, e);
-        break;
-      case "candidates":
-        validateCandidates(data, n, e);
-        break;
-      case "combined":
-        validateSaliency(data, n, e);
-        if (!e.full) validateFactors(data, n, e);
-        break;
-    }
-    return e.list;
+    return check(data).map((p) => p[1]);
   }
 
   // src/colors.ts
@@ -813,9 +779,13 @@
   }
 
   // src/attribution.ts
-  function rowMax(row, target) {
+  function twoSided(row, target) {
+    for (let i = target + 1; i < row.length; i++) if (row[i] !== 0) return true;
+    return false;
+  }
+  function rowMax(row, target, both = false) {
     let max = 0;
-    for (let i = 0; i < target && i < row.length; i++) if (row[i] > max) max = row[i];
+    for (let i = 0; i < row.length; i++) if (i !== target && (i < target || both) && row[i] > max) max = row[i];
     return max;
   }
   function saliencyTint(v, max) {
@@ -854,17 +824,20 @@
     const { tokens, targets, attributions } = data;
     let current = -1;
     let currentTarget = -1;
+    let currentBoth = false;
     const selection = {
       select(row) {
         if (row === current || row < 0 || row >= targets.length) return;
         const target = targets[row];
         const attr = attributions[row];
-        const max = rowMax(attr, target);
-        const limit = Math.min(spans.length, Math.max(target, currentTarget) + 1);
+        const both = twoSided(attr, target);
+        const max = rowMax(attr, target, both);
+        const limit = both || currentBoth ? spans.length : Math.min(spans.length, Math.max(target, currentTarget) + 1);
         for (let i = 0; i < limit; i++) {
           spans[i].setAttribute("data-value", String(attr[i]));
-          paint(i, attr[i], i < target ? saliencyTint(attr[i], max) : null, target);
+          paint(i, attr[i], i !== target && (i < target || both) ? saliencyTint(attr[i], max) : null, target);
         }
+        currentBoth = both;
         if (current >= 0) spans[currentTarget].classList.remove("lms-selected");
         spans[target].classList.add("lms-selected");
         current = row;
