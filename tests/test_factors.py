@@ -122,7 +122,7 @@ def test_contributing_neurons_definition():
     assert sets.tolist() == [[True, True, False, False, False], [False, False, False, False, True]]
     assert contributing(components, mass=0.9).sum(axis=1).tolist() == [3, 2]
     assert contributing(-components, mass=0.8).tolist() == sets.tolist()     # PCA: absolute weights
-    with pytest.raises(ValueError, match="mass must be in"):
+    with pytest.raises(ValueError, match=r"mass must be a number > 0 and <= 1; got 0"):
         contributing(components, mass=0)
 
 
@@ -207,13 +207,15 @@ def test_bad_input_names_the_fix(tiny_scopes):
         factorize(small, n=4)
     with pytest.raises(ValueError, match="n must be a positive integer"):
         factorize(run, n=0)
-    with pytest.raises(ValueError, match="method='ica' is not known; choose 'nmf'"):
+    with pytest.raises(ValueError, match="method must be one of 'nmf' .*'pca' .*; got 'ica'"):
         factorize(run, method="ica")
     with pytest.raises(ValueError, match="mode must be one of 'seed'"):
         factorize(run, mode="own")
-    with pytest.raises(ValueError, match="exclude='last' is not known; use 'first'"):
+    with pytest.raises(ValueError, match=r"exclude must be one of 'first' .* or an int or a non-empty list of ints "
+                                         r"\(token positions\), or None; got 'last'"):
         factorize(run, exclude="last")
-    with pytest.raises(ValueError, match="exclude must hold token positions in 0..19"):
+    with pytest.raises(ValueError, match="exclude: position 20 is outside the sequence: it has 20 tokens, so "
+                                         "positions run from 0 to 19"):
         factorize(run, exclude=[20])
     with pytest.raises(ValueError, match="leaves no tokens"):
         factorize(run, exclude=range(N_TOKENS))
@@ -236,3 +238,59 @@ def test_bad_input_names_the_fix(tiny_scopes):
     bare = scope.generate("1, 2,", max_new_tokens=3, capture=("hidden_states",))
     with pytest.raises(ValueError, match=r"captured without activations; pass capture=\(\.\.\., 'activations'\)"):
         bare.factors(n=2)
+
+
+def test_result_contract_info_frame_and_layer_weights():
+    run = planted_run()
+    f = run.factors(n=2, layers=[1], mode="response")
+    assert f.info == {"n": 2, "layers": [1], "method": "nmf", "exclude": "first", "mode": "response",
+                      "random_state": 0, "max_iter": 1000}
+    frame = f.to_frame()
+    assert list(frame.columns) == ["position", "token", "type", "dominant", "factor 0", "factor 1"]
+    assert frame["dominant"].tolist() == f.dominant.tolist() and frame["token"].tolist() == run.tokens
+    np.testing.assert_array_equal(frame["factor 1"].to_numpy(), f.token_activity[1])
+    both = factorize(run, n=2, mode="response")
+    shares = both.layer_weights()
+    expected = np.abs(both.layer_components()).sum(axis=2)
+    np.testing.assert_allclose(shares, expected / expected.sum(axis=1, keepdims=True), rtol=1e-6)
+    fig = both.plot_layers()
+    assert isinstance(fig, Figure) and fig.axes[0].images[0].get_array().shape == (2, 2)
+
+
+def test_plot_into_a_given_axes_splits_its_cell():
+    import matplotlib.pyplot as plt
+
+    f = factorize(planted_run(), n=3)
+    fig = Figure()
+    left, right = fig.subplots(1, 2)
+    box = right.get_position()
+    before = len(plt.get_fignums())
+    assert f.plot(ax=right) is fig and len(plt.get_fignums()) == before      # pyplot's state untouched
+    assert right not in fig.axes and left in fig.axes and len(fig.axes) == 1 + 3
+    rows = [ax for ax in fig.axes if ax is not left]
+    for ax in rows:                                       # the rows fill the cell the axes occupied
+        inner = ax.get_position()
+        assert inner.x0 >= box.x0 - 1e-6 and inner.x1 <= box.x1 + 1e-6
+        assert inner.y0 >= box.y0 - 1e-6 and inner.y1 <= box.y1 + 1e-6
+    np.testing.assert_array_equal(np.isnan(rows[2].lines[0].get_ydata()), np.isnan(f.token_activity[2]))
+    assert [t.get_text() for t in rows[-1].get_xticklabels()] == [t["token"] for t in f.tokens]
+    loose = Figure().add_axes((0.1, 0.1, 0.8, 0.8))
+    with pytest.raises(ValueError, match="ax must be a grid cell.*pass ax=None"):
+        f.plot(ax=loose)
+    with pytest.raises(ValueError, match="ax must be a matplotlib Axes or None"):
+        f.plot(ax="left")
+
+
+def test_declared_constraints_refuse_what_they_declare():
+    """Every invalid value each declared constraint generates is refused with the shared message."""
+    from lmscope.core.checks import message
+
+    run = planted_run()
+    assert set(factorize.constraints) == {"n", "layers", "method", "exclude", "mode", "random_state", "max_iter"}
+    for name, constraint in factorize.constraints.items():
+        for value in constraint.invalid():
+            if value is None and constraint.none:      # Either.invalid() lists None even where None is allowed
+                continue
+            with pytest.raises(ValueError) as caught:
+                factorize(run, **{name: value})
+            assert str(caught.value) == message(name, constraint, value), (name, value)

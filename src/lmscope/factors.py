@@ -26,20 +26,26 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 
-from .core.checks import MODE, is_int
-from .core.figures import new_figure, tick_rotation
+from .core.checks import MODE, Either, Integer, Layers, Options, Positions, Real, check, is_int, resolve_positions
+from .core.figures import check_axes, figure_and_axes, new_figure, tick_rotation
 from .core.record import ActivationMode, Record
+from .core.results import Result, analysis
 from .core.tokens import tick_label
 from .views.mixin import HTMLView
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
+    from matplotlib.axes import Axes
     from matplotlib.figure import Figure
 
 Method = Literal["nmf", "pca"]
 METHODS = ("nmf", "pca")
+METHOD = Options(METHODS, ("non-negative, the seed's choice", "signed, centred"))
+EXCLUDE = Either((Options(("first",), ("the tokens that read the first position, the attention sink",)),
+                  Positions(none=False)), none=True)
 MASS = 0.9
 """Default share of a factor's total component weight that its contributing neurons carry."""
+MASS_RANGE = Real(0, 1, lo_open=True)
 FIRST_TOKEN_SHARE = 0.5
 """A factor is the first-token factor when at least this share of its activity falls on the first position."""
 
@@ -54,8 +60,7 @@ def contributing(components: np.ndarray, mass: float = MASS) -> np.ndarray:
     few outsized neurons (a threshold at a fraction of the largest weight would count
     almost none on models with massive activations).
     """
-    if not 0 < mass <= 1:
-        raise ValueError(f"mass must be in (0, 1] (the share of a factor's weight to cover), got {mass!r}")
+    mass = check("mass", mass, MASS_RANGE)
     weights = np.abs(components.astype(np.float64))
     out = np.zeros(weights.shape, dtype=bool)
     for f, row in enumerate(weights):
@@ -88,9 +93,86 @@ def contribution_stats(components: np.ndarray, *, mass: float = MASS, labels: li
     return frame
 
 
+# ---------------------------------------------------------------------- the shared base
+class FactorComponents(Result):
+    """Factors as weights over the FFN neurons of several layers: what a run's and a corpus's factors share.
+
+    A subclass holds ``components`` ``(n_factors, len(layers) * n_neurons)`` (layers
+    concatenated in ``layers`` order: column ``i`` is neuron ``i % n_neurons`` of layer
+    ``layers[i // n_neurons]``), ``layers``, ``n_neurons`` and optional ``labels``. Per-factor
+    columns of its own join the :meth:`stats` table through :meth:`factor_columns`.
+    """
+
+    components: np.ndarray
+    layers: list[int]
+    n_neurons: int
+    labels: list[str] | None
+
+    @property
+    def n_factors(self) -> int:
+        return len(self.components)
+
+    def neuron(self, column: int) -> tuple[int, int]:
+        """``(layer, neuron)`` of column ``column`` of :attr:`components`."""
+        if not is_int(column) or not 0 <= column < self.components.shape[1]:
+            raise ValueError(f"column must be in 0..{self.components.shape[1] - 1}, got {column!r}")
+        return self.layers[column // self.n_neurons], int(column % self.n_neurons)
+
+    def layer_components(self) -> np.ndarray:
+        """Components as ``(n_factors, layers, neurons)``."""
+        return self.components.reshape(self.n_factors, len(self.layers), self.n_neurons)
+
+    def layer_weights(self) -> np.ndarray:
+        """``(n_factors, layers)``: the share of each factor's absolute weight that lies in each layer."""
+        weights = np.abs(self.layer_components().astype(np.float64)).sum(axis=2)
+        totals = weights.sum(axis=1, keepdims=True)
+        return np.divide(weights, totals, out=np.zeros_like(weights), where=totals > 0)
+
+    def factor_labels(self) -> list[str]:
+        """Display names: :attr:`labels` if set, else "factor i"."""
+        if self.labels is not None:
+            return list(self.labels)
+        return [f"factor {f}" for f in range(self.n_factors)]
+
+    def factor_columns(self) -> dict[str, Any]:
+        """Per-factor columns the result adds to :meth:`stats` (name -> one value per factor)."""
+        return {}
+
+    def overlap(self, *, mass: float = MASS) -> np.ndarray:
+        """``(n_factors, n_factors)`` counts of neurons contributing to both factors (diagonal: to each)."""
+        sets = contributing(self.components, mass).astype(np.int64)
+        return sets @ sets.T
+
+    def stats(self, *, mass: float = MASS) -> pd.DataFrame:
+        """Per factor: label, contributing neurons (count, share of all factorised FFN neurons) and overlaps.
+
+        A neuron contributes to a factor when it is among the fewest neurons whose
+        absolute component weights add up to ``mass`` (default 0.9) of the factor's total
+        (:func:`contributing`). Columns: ``label``, ``neurons``, ``share`` (of ``len(layers) *
+        n_neurons``), ``common_j`` (neurons shared with factor ``j``), then the result's own
+        (:meth:`factor_columns`).
+        """
+        return contribution_stats(self.components, mass=mass, labels=self.factor_labels(),
+                                  extra=self.factor_columns())
+
+    def plot_layers(self, ax: Axes | None = None) -> Figure:
+        """Heatmap: the share of each factor's weight in each layer (where in the model a factor lives)."""
+        check_axes(ax)
+        shares = self.layer_weights()
+        fig, ax = figure_and_axes(ax, min(3.0 + 0.25 * len(self.layers), 14.0), 0.35 * self.n_factors + 1.4)
+        image = ax.imshow(shares, aspect="auto", interpolation="nearest", cmap="Purples", vmin=0)
+        ax.set_yticks(range(self.n_factors), self.factor_labels(), fontsize=8)
+        step = max(1, len(self.layers) // 16)
+        ax.set_xticks(range(0, len(self.layers), step), [str(x) for x in self.layers[::step]], fontsize=8)
+        ax.set_xlabel("layer")
+        fig.colorbar(image, ax=ax, label="share of the factor's weight")
+        ax.set_title(f"Where {self.n_factors} factors' weights lie, over {len(self.layers)} layers", fontsize=9)
+        return fig
+
+
 # ---------------------------------------------------------------------- result
 @dataclass(eq=False)
-class Factors(HTMLView):
+class Factors(FactorComponents, HTMLView):
     """A factorisation of a run's FFN activations into ``n`` factors.
 
     ``token_activity[f, t]``: how much factor ``f`` fires at token ``t`` (NaN at excluded
@@ -116,22 +198,8 @@ class Factors(HTMLView):
     first_token_factor: int | None = field(default=None)
 
     @property
-    def n_factors(self) -> int:
-        return len(self.components)
-
-    @property
     def token_strings(self) -> list[str]:
         return [t["token"] for t in self.tokens]
-
-    def neuron(self, column: int) -> tuple[int, int]:
-        """``(layer, neuron)`` of column ``column`` of :attr:`components`."""
-        if not is_int(column) or not 0 <= column < self.components.shape[1]:
-            raise ValueError(f"column must be in 0..{self.components.shape[1] - 1}, got {column!r}")
-        return self.layers[column // self.n_neurons], int(column % self.n_neurons)
-
-    def layer_components(self) -> np.ndarray:
-        """Components as ``(n_factors, layers, neurons)``."""
-        return self.components.reshape(self.n_factors, len(self.layers), self.n_neurons)
 
     def factor_labels(self) -> list[str]:
         """Display names: :attr:`labels` if set, else "factor i" ("first token" for the first-token factor)."""
@@ -139,20 +207,8 @@ class Factors(HTMLView):
             return list(self.labels)
         return ["first token" if f == self.first_token_factor else f"factor {f}" for f in range(self.n_factors)]
 
-    def overlap(self, *, mass: float = MASS) -> np.ndarray:
-        """``(n_factors, n_factors)`` counts of neurons contributing to both factors (diagonal: to each)."""
-        sets = contributing(self.components, mass).astype(np.int64)
-        return sets @ sets.T
-
-    def stats(self, *, mass: float = MASS) -> pd.DataFrame:
-        """Per factor: contributing neurons (count, share of all factorised FFN neurons) and overlaps.
-
-        A neuron contributes to a factor when it is among the fewest neurons whose
-        absolute component weights add up to ``mass`` (default 0.9) of the factor's total
-        (:func:`contributing`). Columns: ``neurons``, ``share`` (of ``len(layers) *
-        n_neurons``), ``common_j`` (neurons shared with factor ``j``), ``tokens`` (where the
-        factor dominates) and ``peak`` (the token where it fires most).
-        """
+    def factor_columns(self) -> dict[str, Any]:
+        """``tokens`` (how many tokens each factor dominates) and ``peak`` (the token where it fires most)."""
         included = self.dominant >= 0
         counts = np.bincount(self.dominant[included], minlength=self.n_factors)
         peaks = []
@@ -160,8 +216,7 @@ class Factors(HTMLView):
             scores = np.where(np.isnan(row), -np.inf, np.abs(row) if self.method == "pca" else row)
             p = int(np.argmax(scores))
             peaks.append(f"{p}:{self.tokens[p]['token']!r}")
-        return contribution_stats(self.components, mass=mass, labels=self.factor_labels(),
-                                  extra={"tokens": counts, "peak": peaks})
+        return {"tokens": counts, "peak": peaks}
 
     def describe(self, *, mass: float = MASS) -> str:
         """The stats as sentences, like the seed's "5,449 neurons (30% of the 18,432 …)"."""
@@ -185,8 +240,7 @@ class Factors(HTMLView):
         """
         import pandas as pd
 
-        if not is_int(k) or k < 1:
-            raise ValueError(f"k must be a positive integer, got {k!r}")
+        k = check("k", k, Integer(1))
         rows = []
         for f, row in enumerate(self.token_activity):
             scores = np.abs(row) if self.method == "pca" else row
@@ -204,11 +258,24 @@ class Factors(HTMLView):
                 "dominant": self.dominant.tolist(), "excluded": list(self.excluded),
                 "labels": self.factor_labels()}
 
+    def to_frame(self) -> pd.DataFrame:
+        """One row per token: ``position``, ``token``, ``type``, ``dominant`` (-1 if left out), then each
+        factor's activity in a column named by its label (NaN where left out)."""
+        import pandas as pd
+
+        frame = pd.DataFrame({"position": [t["position"] for t in self.tokens], "token": self.token_strings,
+                              "type": [t["type"] for t in self.tokens], "dominant": self.dominant})
+        for label, row in zip(self.factor_labels(), self.token_activity):
+            frame[label] = row
+        return frame
+
     def view_data(self) -> dict[str, Any]:
         """The ``factors`` explorable: sparklines per factor beside the text tinted by dominant factor."""
-        where = f"layer {self.layers[0]}" if len(self.layers) == 1 else f"{len(self.layers)} layers"
-        return dict(self.to_dict(), title=f"{self.n_factors} {self.method.upper()} factors of FFN activations, {where}",
-                    caption=self._caption())
+        return dict(self.to_dict(), title=f"{self.n_factors} {self.method.upper()} factors of FFN activations, "
+                                          f"{self._where()}", caption=self._caption())
+
+    def _where(self) -> str:
+        return f"layer {self.layers[0]}" if len(self.layers) == 1 else f"{len(self.layers)} layers"
 
     def _caption(self) -> str:
         reading = ("input tokens show the model's response to them, output tokens the activation that produced "
@@ -216,31 +283,54 @@ class Factors(HTMLView):
         left = f"; left out: positions {self.excluded}" if self.excluded else ""
         return f"{reading}{left}"
 
-    def plot(self, *, max_tokens: int = 80) -> Figure:
+    def plot(self, ax: Axes | None = None, *, max_tokens: int = 80) -> Figure:
         """Sparklines: one row per factor (its activity over the tokens), tokens tinted by dominant factor below.
 
-        Long texts show their first ``max_tokens`` token labels; the sparklines cover every token.
+        The rows are several axes. Without ``ax`` they fill a new figure (untracked by
+        pyplot). With ``ax`` (an axes made by ``add_subplot``/``subplots``), ``ax`` is
+        replaced by the rows, stacked in the cell it occupied, and ``ax``'s figure is
+        returned; an axes not placed on a grid (``fig.add_axes``) cannot be split and is
+        refused. Long texts show their first ``max_tokens`` token labels; the sparklines
+        cover every token.
         """
         import matplotlib
 
+        check_axes(ax)
+        max_tokens = check("max_tokens", max_tokens, Integer(1))
         n, t = self.token_activity.shape
+        if ax is None:
+            fig = new_figure(min(3.0 + 0.22 * t, 16.0), 0.9 * n + 1.4)
+            axes = fig.subplots(n, 1, sharex=True, squeeze=False)[:, 0]
+            fig.suptitle(f"{n} {self.method.upper()} factors, {self._where()} (token labels coloured by "
+                         "dominant factor)", fontsize=9)
+        else:
+            cell = ax.get_subplotspec()
+            if cell is None:
+                raise ValueError("ax must be a grid cell (from fig.add_subplot or fig.subplots): Factors.plot draws "
+                                 "one row per factor and splits ax's cell into them; pass ax=None for a new figure")
+            fig = ax.figure
+            grid = cell.subgridspec(n, 1, hspace=0.05)
+            ax.remove()
+            axes = [fig.add_subplot(grid[0])]
+            axes += [fig.add_subplot(grid[f], sharex=axes[0]) for f in range(1, n)]
+            axes[0].set_title(f"{n} {self.method.upper()} factors, {self._where()}", fontsize=9)
+            for upper in axes[:-1]:
+                upper.tick_params(labelbottom=False)
         palette = matplotlib.colormaps["tab10"]
-        fig = new_figure(min(3.0 + 0.22 * t, 16.0), 0.9 * n + 1.4)
-        axes = fig.subplots(n, 1, sharex=True, squeeze=False)[:, 0]
         x = np.arange(t)
         labels = self.factor_labels()
         first_output = next((i for i, tok in enumerate(self.tokens) if tok["type"] == "output"), t)
-        for f, ax in enumerate(axes):
+        for f, row_ax in enumerate(axes):
             row = self.token_activity[f]
             color = palette(f % 10)
-            ax.plot(x, row, color=color, linewidth=1.2)
-            ax.fill_between(x, 0, np.nan_to_num(row), where=~np.isnan(row), color=color, alpha=0.25)
+            row_ax.plot(x, row, color=color, linewidth=1.2)
+            row_ax.fill_between(x, 0, np.nan_to_num(row), where=~np.isnan(row), color=color, alpha=0.25)
             if first_output < t:
-                ax.axvspan(first_output - 0.5, t - 0.5, color="0.93", zorder=0)
-            ax.set_ylabel(labels[f], rotation=0, ha="right", va="center", fontsize=8, color=color)
-            ax.set_yticks([])
+                row_ax.axvspan(first_output - 0.5, t - 0.5, color="0.93", zorder=0)
+            row_ax.set_ylabel(labels[f], rotation=0, ha="right", va="center", fontsize=8, color=color)
+            row_ax.set_yticks([])
             for side in ("top", "right", "left"):
-                ax.spines[side].set_visible(False)
+                row_ax.spines[side].set_visible(False)
         shown = min(t, max_tokens)
         axes[-1].set_xticks(range(shown))
         ticks = [tick_label(s) for s in self.token_strings[:shown]]
@@ -249,9 +339,6 @@ class Factors(HTMLView):
             tick.set_color(palette(int(d) % 10) if d >= 0 else "0.6")
             tick.set_fontweight("bold" if d >= 0 else "normal")
         axes[-1].set_xlim(-0.5, t - 0.5)
-        where = f"layer {self.layers[0]}" if len(self.layers) == 1 else f"{len(self.layers)} layers"
-        fig.suptitle(f"{n} {self.method.upper()} factors, {where} (token labels coloured by dominant factor)",
-                     fontsize=9)
         return fig
 
     def __repr__(self) -> str:
@@ -267,36 +354,26 @@ def _layers_text(layers: list[int]) -> str:
 
 # ---------------------------------------------------------------------- computation
 def _excluded_tokens(exclude: Any, sources: np.ndarray) -> list[int]:
-    n_tokens = len(sources)
+    """Token positions ``exclude`` (already shape-checked) leaves out: "first", None or positions."""
     if exclude is None:
         return []
     if isinstance(exclude, str):
-        if exclude != "first":
-            raise ValueError(f"exclude={exclude!r} is not known; use 'first' (the attention-sink first position), "
-                             "None (keep every token) or a list of token positions")
         return np.flatnonzero(sources == 0).tolist()
-    if is_int(exclude):
-        exclude = [exclude]
-    out = set()
-    for p in exclude:
-        if not is_int(p) or not -n_tokens <= p < n_tokens:
-            raise ValueError(f"exclude must hold token positions in 0..{n_tokens - 1}; got {p!r}")
-        out.add(int(p) % n_tokens)
-    return sorted(out)
+    return resolve_positions(exclude, len(sources), name="exclude").tolist()
 
 
-def _check_n(n: Any, n_positions: int, n_columns: int) -> int:
-    if not is_int(n) or n < 1:
-        raise ValueError(f"n must be a positive integer (the number of factors), got {n!r}")
+def _check_n(n: int, n_positions: int, n_columns: int) -> int:
     if n > n_positions:
         raise ValueError(f"n={n} is larger than the {n_positions} token positions being factorised; choose "
                          f"n <= {n_positions}, or generate/analyse a longer text")
     if n > n_columns:
         raise ValueError(f"n={n} is larger than the {n_columns} neurons being factorised; choose n <= {n_columns} "
                          "or factorise more layers")
-    return int(n)
+    return n
 
 
+@analysis(n=Integer(1), layers=Layers(), method=METHOD, exclude=EXCLUDE, mode=MODE,
+          random_state=Integer(0, none=True), max_iter=Integer(1))
 def factorize(run: Record, n: int = 2, *, layers: Iterable[int] | int | None = None, method: Method = "nmf",
               exclude: str | Iterable[int] | None = "first", mode: ActivationMode = "seed",
               random_state: int | None = 0, max_iter: int = 1000) -> Factors:
@@ -318,11 +395,6 @@ def factorize(run: Record, n: int = 2, *, layers: Iterable[int] | int | None = N
     """
     from sklearn.decomposition import NMF, PCA
 
-    if method not in METHODS:
-        raise ValueError(f"method={method!r} is not known; choose 'nmf' (non-negative, the seed's choice) or 'pca'")
-    MODE.check("mode", mode)
-    if not is_int(max_iter) or max_iter < 1:
-        raise ValueError(f"max_iter must be a positive integer, got {max_iter!r}")
     layers = run.captured_layers(layers)
     acts = run.token_activations(mode, layers=layers)               # (L, N, tokens)
     n_layers, n_neurons, n_tokens = acts.shape
