@@ -10,7 +10,9 @@ import torch
 matplotlib.use("Agg")
 
 import lmscope  # noqa: E402
-from lmscope import lens as lens_module  # noqa: E402
+from lmscope import lens_compute  # noqa: E402
+from lmscope.core.checks import Integer, Options, message  # noqa: E402
+from lmscope.core.tokens import token_id  # noqa: E402
 from lmscope.lens import Lens, logit_lens  # noqa: E402
 from lmscope.views.schema import validate_view  # noqa: E402
 
@@ -118,7 +120,7 @@ def test_chunks_do_not_change_the_result(tiny_scopes, monkeypatch):
     run = tiny_scopes("qwen2").generate("1, 2, 3,", max_new_tokens=5)
     whole = run.lens(embeddings=True)
     vocab = tiny_scopes("qwen2").model.get_output_embeddings().weight.shape[0]
-    monkeypatch.setattr(lens_module, "CHUNK_ELEMENTS", vocab * 2)  # two (layer, position) pairs at a time
+    monkeypatch.setattr(lens_compute, "CHUNK_ELEMENTS", vocab * 2)  # two (layer, position) pairs at a time
     chunked = run.lens(embeddings=True)
     np.testing.assert_array_equal(chunked.ranks, whole.ranks)
     np.testing.assert_allclose(chunked.probs, whole.probs, rtol=1e-6)
@@ -167,10 +169,14 @@ def test_targets_and_answers(tiny_scopes):
     np.testing.assert_array_equal(lens.ranks[:, 1], run.lens().ranks[:, -1])
     forced = run.lens(targets=[run.n_input], answers=[","])
     assert forced.answers == [","]
-    with pytest.raises(ValueError, match=rf"targets must be positions 1\.\.{run.n_tokens - 1} .*predicted by nothing"):
+    n = run.n_tokens
+    with pytest.raises(ValueError, match=rf"targets: position 0 is outside the sequence: it has {n} tokens, so positions "
+                                         rf"run from 1 \(position 0 is predicted by nothing before it\) to {n - 1}"):
         run.lens(targets=[0])
-    with pytest.raises(ValueError, match="targets must be positions"):
-        run.lens(targets=[run.n_tokens])
+    with pytest.raises(ValueError, match=f"targets: position {n} is outside the sequence"):
+        run.lens(targets=[n])
+    with pytest.raises(ValueError, match=f"targets: position {-n} is outside the sequence"):
+        run.lens(targets=[-n])   # -n is position 0, which nothing predicts
     with pytest.raises(ValueError, match="answers has 2 entries but there are 1 targets"):
         run.lens(targets=[5], answers=[",", ","])
     with pytest.raises(ValueError, match="top_k"):
@@ -231,16 +237,22 @@ def test_watch_bad_input(tiny_scopes):
     with pytest.raises(ValueError, match=r"' jumps over' is not one token: the tokenizer splits it into") as info:
         lens.watch([" jumps over"])
     assert repr(pieces) in str(info.value)
-    for bad in (0, run.n_tokens + 1, -1, 2.0):
-        with pytest.raises(ValueError, match=rf"position={bad!r} is outside the sequence of {run.n_tokens} tokens"):
+    n = run.n_tokens
+    for bad in (0, n + 1, -n - 1):
+        with pytest.raises(ValueError, match=rf"position: position {bad} is outside the sequence: it has {n} tokens, "
+                                             rf"so positions run from 1 .* to {n - 1} .*; or {n}, the token after"):
             lens.watch([","], position=bad)
+    with pytest.raises(ValueError) as info:
+        lens.watch([","], position=2.0)
+    assert str(info.value) == message("position", Integer(none=True), 2.0)
     with pytest.raises(ValueError, match="outside the vocabulary"):
         lens.watch([10 ** 6])
     with pytest.raises(ValueError, match="tokens is empty"):
         lens.watch([])
     masked = tiny_scopes("bert").analyze("The quick [MASK] fox").lens()
     n = len(masked.run.tokens)
-    with pytest.raises(ValueError, match=rf"position={n} is outside the sequence of {n} tokens; choose 0\.\.{n - 1}"):
+    with pytest.raises(ValueError, match=rf"position: position {n} is outside the sequence: it has {n} tokens, so "
+                                         rf"positions run from 0 to {n - 1} \(negative counts from the end\)$"):
         masked.watch(["[MASK]"], position=n)
 
 
@@ -261,13 +273,13 @@ def test_tokens_are_found_by_their_display_string():
     tokenizer = _sentencepiece_tokenizer()
     dot = tokenizer.convert_tokens_to_ids(".")
     assert len(tokenizer(".", add_special_tokens=False)["input_ids"]) == 2  # the tokenizer alone would split it
-    assert lens_module._single_token(tokenizer, ".", "tokens") == dot
+    assert token_id(tokenizer, ".", "tokens") == dot
     fox = tokenizer.convert_tokens_to_ids("\u2581fox")
-    assert lens_module._single_token(tokenizer, " fox", "tokens") == fox
-    assert lens_module._single_token(tokenizer, "fox", "tokens") == fox  # the tokenizer's own reading
+    assert token_id(tokenizer, " fox", "tokens") == fox
+    assert token_id(tokenizer, "fox", "tokens") == fox  # the tokenizer's own reading
     with pytest.raises(ValueError, match=r"'fox jumps' is not one token: the tokenizer splits it into 2 tokens "
                                          r"\[' fox', ' jumps'\]"):
-        lens_module._single_token(tokenizer, "fox jumps", "tokens")
+        token_id(tokenizer, "fox jumps", "tokens")
 
 
 # ---------------------------------------------------------------------------- bad runs
@@ -329,11 +341,59 @@ def test_plot_is_the_rankings_heatmap(tiny_scopes):
     assert len(ax.get_xticklabels()) == len(lens.targets)
     probs = lens.plot(values="probs")
     assert probs.axes[0].get_images()[0].norm.vmax == 1
-    with pytest.raises(ValueError, match="values='logits' is not known"):
+    with pytest.raises(ValueError) as info:
         lens.plot(values="logits")
-    import matplotlib.pyplot as plt
-    plt.close("all")
+    assert str(info.value) == message("values", Options(("ranks", "probs"), ("the rank of each token, 1 = top",
+                                                                            "its probability")), "logits")
 
 
 def test_lens_is_exported_from_its_module():
     assert logit_lens.__module__ == "lmscope.lens" and Lens.__module__ == "lmscope.lens"
+
+
+# ---------------------------------------------------------------------------- one position rule, the result base
+def test_negative_positions_count_from_the_end(tiny_scopes):
+    """The lens follows the rule saliency follows: -1 is the last token."""
+    run = tiny_scopes("gpt2").generate("1, 2, 3,", max_new_tokens=4)
+    n = run.n_tokens
+    lens = run.lens(targets=[-1, -2])
+    np.testing.assert_array_equal(lens.targets, [n - 1, n - 2])
+    np.testing.assert_array_equal(lens.ranks, run.lens(targets=[n - 1, n - 2]).ranks)
+    assert lens.watch([","], position=-1).position == n - 1
+    np.testing.assert_array_equal(lens.top(3, position=-1).token_ids, lens.top(3, position=n - 1).token_ids)
+    assert lens.watch([","], position=n).position == n   # the token after the text stays reachable
+    masked = tiny_scopes("bert").analyze("The quick [MASK] fox")
+    assert masked.lens(targets=[-1]).targets.tolist() == [masked.n_tokens - 1]
+
+
+def test_results_share_the_base(tiny_scopes):
+    import matplotlib.pyplot as plt
+    from matplotlib.figure import Figure
+
+    from lmscope.core.results import Result
+
+    run = tiny_scopes("gpt2").generate("1, 2, 3,", max_new_tokens=3)
+    lens = run.lens(top_k=2, targets=[-1])
+    assert lens.info == {"raw": False, "lens": None, "targets": [-1], "answers": None, "top_k": 2,
+                         "embeddings": False}
+    watch, top = lens.watch([",", "1"]), lens.top(3)
+    assert watch.info == {"tokens": [",", "1"], "position": None} and top.info == {"k": 3, "position": None}
+    for result in (lens, watch, top):
+        assert isinstance(result, Result)
+        frame = result.to_frame()
+        assert len(frame) == {Lens: lens.ranks.size, type(watch): watch.ranks.size, type(top): top.probs.size}[
+            type(result)]
+        assert json.loads(json.dumps(result.to_dict())) == result.to_dict()
+    assert watch.to_frame()["rank"].tolist() == watch.ranks.ravel().tolist()
+    assert top.to_frame().loc[1, "rank"] == 2 and top.to_frame().loc[0, "token"] == top.tokens[0][0]
+    before = plt.get_fignums()
+    for result in (lens, watch, top):
+        fig = result.plot()
+        assert isinstance(fig, Figure) and plt.get_fignums() == before   # pyplot's state untouched
+    grid = top.plot().axes[0]
+    np.testing.assert_array_equal(grid.get_images()[0].get_array(), top.probs)
+    assert [t.get_text() for t in grid.texts][:3] == [t.replace(" ", "␣") for t in top.tokens[0]]
+    # drawn on an axes the caller gives, in the caller's figure
+    fig = Figure()
+    ax = fig.add_subplot(1, 2, 2)
+    assert lens.plot(ax=ax) is fig and ax.get_images()[0].get_array().shape == lens.ranks.shape
