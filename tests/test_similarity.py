@@ -121,14 +121,19 @@ def test_works_on_a_run_loaded_from_disk(tiny_scopes, tmp_path):
 
 def test_bad_input(tiny_scopes):
     run = tiny_scopes("gpt2").generate("1, 2, 3,", max_new_tokens=2)
-    with pytest.raises(ValueError, match=r"method='pca' is not known; choose one of 'cka', 'svcca'"):
+    with pytest.raises(ValueError, match=r"method must be one of 'cka' \(linear CKA\), 'svcca' .*; got 'pca'"):
         run.layer_similarity(method="pca")
-    with pytest.raises(ValueError, match=r"positions must lie in 0\.\."):
+    with pytest.raises(ValueError, match=rf"positions: position 99 is outside the sequence: it has {run.n_tokens} "
+                                         r"tokens, so positions run from 0 to"):
         run.layer_similarity(positions=[0, 1, 99])
+    with pytest.raises(ValueError, match=r"positions must be an int or a non-empty list of ints"):
+        run.layer_similarity(positions=[0.5, 1, 2])
     with pytest.raises(ValueError, match="at least 3 positions"):
         run.layer_similarity(positions=[1, 2])
-    with pytest.raises(ValueError, match="variance must be in"):
+    with pytest.raises(ValueError, match=r"variance must be a number > 0 and <= 1; got 1.5"):
         run.layer_similarity(method="svcca", variance=1.5)
+    with pytest.raises(ValueError, match=r"variance must be a number > 0 and <= 1; got 0"):
+        svcca(np.ones((5, 2)), np.ones((5, 2)), variance=0)
     bare = tiny_scopes("gpt2").generate("1, 2,", max_new_tokens=2, capture=("activations",))
     with pytest.raises(ValueError, match=r"without hidden_states; pass capture=\(\.\.\., 'hidden_states'\)"):
         bare.layer_similarity()
@@ -152,4 +157,18 @@ def test_export_and_plot(tiny_scopes):
     assert len(ax.texts) == sim.matrix.size and ax.texts[1].get_text() == f"{sim.matrix[0, 1]:.2f}"
     assert "Linear CKA" in ax.get_title()
     assert len(sim.plot(numbers=False).axes[0].texts) == 0
-    plt.close("all")
+    assert plt.get_fignums() == []                       # pyplot's global state untouched
+    assert sim.info == {"method": "cka", "embeddings": True, "positions": None, "variance": 0.99}
+    from matplotlib.figure import Figure
+
+    fig = Figure()
+    ax = fig.add_subplot()
+    assert sim.plot(ax=ax) is fig and ax.get_images()[0].get_array().shape == sim.matrix.shape
+
+
+def test_negative_positions_count_from_the_end(tiny_scopes):
+    run = tiny_scopes("gpt2").generate("1, 2, 3,", max_new_tokens=4)
+    n = run.n_tokens
+    back = run.layer_similarity(positions=[-1, -3, -2, -1])
+    assert back.positions.tolist() == [n - 3, n - 2, n - 1]
+    np.testing.assert_allclose(back.matrix, run.layer_similarity(positions=[n - 3, n - 2, n - 1]).matrix)

@@ -31,20 +31,27 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from .core.checks import Flag, Options, Real, resolve_positions, validated
+from .core.figures import figure_and_axes
+from .core.record import Record
+from .core.results import Result, analysis
+
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
+    from matplotlib.axes import Axes
     from matplotlib.figure import Figure
 
-    from .core.record import Record as Run
-
 METHODS = ("cka", "svcca")
+METHOD = Options(METHODS, ("linear CKA", "mean canonical correlation of the top singular directions"))
+VARIANCE = Real(0, 1, lo_open=True)
 # Gram entries held at once (layers x block x positions), float64: 2**23 = 64 MiB.
 CHUNK_ELEMENTS = 2 ** 23
 
 __all__ = ["LayerSimilarity", "layer_similarity", "linear_cka", "svcca"]
 
 
-def layer_similarity(run: Run, method: str = "cka", *, embeddings: bool = True,
+@analysis(method=METHOD, embeddings=Flag(), variance=VARIANCE)
+def layer_similarity(run: Record, method: str = "cka", *, embeddings: bool = True,
                      positions: Sequence[int] | slice | None = None, variance: float = 0.99) -> LayerSimilarity:
     """Similarity of every pair of layers' hidden states over the run's positions.
 
@@ -52,11 +59,10 @@ def layer_similarity(run: Run, method: str = "cka", *, embeddings: bool = True,
     embeddings as the first row. ``positions``: which positions to compare over; default
     every position but the first, where models park an outsized "attention sink" state
     (in SmolLM2 about 100x the norm of the others from layer 10 on) that would make every
-    middle layer look identical; pass ``slice(None)`` to keep it. ``variance``: for SVCCA,
-    the share of each layer's variance its kept directions must explain.
+    middle layer look identical; pass ``slice(None)`` to keep it (negative positions count
+    from the end). ``variance``: for SVCCA, the share of each layer's variance its kept
+    directions must explain.
     """
-    if method not in METHODS:
-        raise ValueError(f"method={method!r} is not known; choose one of {', '.join(map(repr, METHODS))}")
     hidden = run.require("hidden_states")
     chosen = _positions(positions, hidden.shape[1])
     rows = list(range(hidden.shape[0])) if embeddings else list(range(1, hidden.shape[0]))
@@ -66,15 +72,13 @@ def layer_similarity(run: Run, method: str = "cka", *, embeddings: bool = True,
     if method == "cka":
         matrix = _cka_matrix(states)
     else:
-        if not 0 < variance <= 1:
-            raise ValueError(f"variance must be in (0, 1], got {variance!r}")
         matrix, dims = _svcca_matrix(states, variance)
     return LayerSimilarity(matrix=matrix, layers=labels, method=method, positions=chosen,
                            tokens=[run.tokens[p] for p in chosen.tolist()], dims=dims)
 
 
 @dataclass(eq=False)
-class LayerSimilarity:
+class LayerSimilarity(Result):
     """A symmetric ``(layers, layers)`` similarity matrix with its row labels."""
 
     matrix: np.ndarray          # (layers, layers), 1 on the diagonal
@@ -98,16 +102,12 @@ class LayerSimilarity:
 
         return pd.DataFrame(self.matrix, index=self.layers, columns=self.layers)
 
-    def plot(self, ax=None, *, numbers: bool | None = None) -> Figure:
-        """Heatmap of the matrix (0..1); ``numbers`` in cells by default up to 16 layers."""
-        import matplotlib.pyplot as plt
-
+    @validated(numbers=Flag(none=True))
+    def plot(self, ax: Axes | None = None, *, numbers: bool | None = None) -> Figure:
+        """Heatmap of the matrix (0..1), on ``ax`` when given; ``numbers`` in cells by default up to 16 layers."""
         n = len(self.layers)
-        if ax is None:
-            side = min(12.0, max(3.5, 0.32 * n + 2.0))
-            fig, ax = plt.subplots(figsize=(side + 0.8, side))
-        else:
-            fig = ax.figure
+        side = min(12.0, max(3.5, 0.32 * n + 2.0))
+        fig, ax = figure_and_axes(ax, side + 0.8, side)
         image = ax.imshow(self.matrix, cmap="Purples", vmin=0, vmax=1, interpolation="nearest")
         short = ["emb" if label == "embeddings" else label.removeprefix("layer ") for label in self.layers]
         step = max(1, n // 16)
@@ -124,7 +124,6 @@ class LayerSimilarity:
         name = {"cka": "Linear CKA", "svcca": "SVCCA"}[self.method]
         ax.set_title(f"{name} between layers ({len(self.positions)} positions)", fontsize=10)
         fig.colorbar(image, ax=ax, fraction=0.046, pad=0.03)
-        fig.tight_layout()
         return fig
 
     def __repr__(self) -> str:
@@ -137,14 +136,13 @@ def linear_cka(x: np.ndarray, y: np.ndarray) -> float:
     return float(_cka_pair(*_same_samples(x, y)))
 
 
+@validated(variance=VARIANCE)
 def svcca(x: np.ndarray, y: np.ndarray, variance: float = 0.99) -> float:
     """SVCCA between two representations of the same samples, ``(samples, features)`` each.
 
     Each keeps at most ``(samples - 1) // 2`` directions, so CCA cannot match them trivially.
     """
     x, y = _same_samples(x, y)
-    if not 0 < variance <= 1:
-        raise ValueError(f"variance must be in (0, 1], got {variance!r}")
     cap = max(1, (x.shape[0] - 1) // 2)
     bases = [_kept_basis(m - m.mean(0), variance, cap) for m in (x, y)]
     return float(_mean_cca(bases[0], bases[1]))
@@ -152,17 +150,13 @@ def svcca(x: np.ndarray, y: np.ndarray, variance: float = 0.99) -> float:
 
 # ---------------------------------------------------------------------------- internals
 def _positions(positions: Sequence[int] | slice | None, n: int) -> np.ndarray:
+    """Sorted unique positions: default all but the first, a slice, or a list (negative counts from the end)."""
     if positions is None:
         chosen = np.arange(1, n)
     elif isinstance(positions, slice):
         chosen = np.arange(n)[positions]
     else:
-        chosen = np.asarray(list(positions))
-        if chosen.dtype.kind not in "iu" or chosen.ndim != 1:
-            raise ValueError(f"positions must be a slice or a list of integer positions, got {positions!r}")
-        if len(chosen) and (chosen.min() < -n or chosen.max() >= n):
-            raise ValueError(f"positions must lie in 0..{n - 1} (the run has {n} tokens), got {positions!r}")
-        chosen = np.unique(chosen % n)
+        chosen = resolve_positions(positions, n)
     if len(chosen) < 3:
         raise ValueError(f"comparing layers needs at least 3 positions, got {len(chosen)}; "
                          "use a longer text or more positions")
