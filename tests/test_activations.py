@@ -137,3 +137,40 @@ def test_result_types():
     run, _ = planted_run()
     assert isinstance(neuron_activations(run, layer=0), NeuronActivations)
     assert "<" in neuron_activations(run, layer=0)._repr_html_()
+
+
+# ---------------------------------------------------------------------- the result base
+def test_results_share_the_base(tiny_scopes):
+    import json
+
+    import matplotlib.pyplot as plt
+
+    from lmscope.core.checks import Integer, message
+    from lmscope.core.results import Result
+
+    run = sample_run(tiny_scopes("llama"))
+    heat = run.neuron_activations(layer=-1, neurons=[3, 5], positions=[-1, 0])
+    assert heat.positions.tolist() == [run.n_tokens - 1, 0]          # negative counts from the end, order kept
+    assert heat.info == {"layer": -1, "neurons": [3, 5], "positions": [-1, 0], "mode": "seed"}
+    cl = run.clusters(layer=0, k=3, neurons=12)
+    assert cl.info == {"layer": 0, "k": 3, "random_state": 0, "mode": "seed", "neurons": 12, "n_init": 10}
+    for result in (heat, cl):
+        assert isinstance(result, Result)
+        assert json.loads(json.dumps(result.to_dict())) == result.to_dict()
+    frame = heat.to_frame()
+    assert frame.shape == (4, 4) and frame["value"].tolist() == heat.values.ravel().tolist()
+    assert frame.loc[1, "neuron"] == 3 and frame.loc[1, "position"] == 0 and frame.loc[1, "token"] == run.tokens[0]
+    rows = cl.to_frame()
+    assert rows["cluster"].tolist() == cl.labels.tolist()
+    assert rows.sort_values("row")["neuron"].tolist() == cl.neurons[cl.order].tolist()
+    before = plt.get_fignums()
+    assert isinstance(heat.plot(), Figure) and isinstance(cl.plot(), Figure) and plt.get_fignums() == before
+    fig = Figure()
+    ax = fig.add_subplot(1, 2, 1)
+    assert heat.plot(ax=ax) is fig and ax.images[0].get_array().shape == (2, 2)
+    right = fig.add_subplot(1, 2, 2)
+    assert cl.plot(ax=right) is fig
+    np.testing.assert_array_equal(fig.axes[-2].images[0].get_array(), cl.values[cl.order])   # in right's place
+    with pytest.raises(ValueError) as info:
+        cl.members(3)
+    assert str(info.value) == message("cluster", Integer(0, 2), 3)

@@ -23,17 +23,24 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from .core.checks import MODE, Integer, is_int, resolve_count, resolve_positions
-from .core.figures import new_figure, tick_rotation
+from .core.checks import MODE, Integer, Positions, resolve_count, resolve_positions, validated
+from .core.figures import figure_and_axes, new_figure, tick_rotation
 from .core.record import ActivationMode, Record
+from .core.results import Result, analysis
 from .core.tokens import tick_label
 from .views.mixin import HTMLView
 
 if TYPE_CHECKING:  # pragma: no cover
+    import pandas as pd
+    from matplotlib.axes import Axes
     from matplotlib.figure import Figure
 
-def _one_layer(run: Record, layer: Any) -> int:
-    return run.captured_layers([Integer().check("layer", layer)], name="layer")[0]
+__all__ = ["Clusters", "NeuronActivations", "cluster_neurons", "neuron_activations"]
+
+
+
+def _one_layer(run: Record, layer: int) -> int:
+    return run.captured_layers([layer], name="layer")[0]
 
 
 def _heatmap(ax, values: np.ndarray, tokens: Sequence[str], *, cmap: str = "Purples") -> Any:
@@ -72,7 +79,7 @@ def _view_tokens(tokens: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 # ---------------------------------------------------------------------- heatmap of a layer
 @dataclass(eq=False)
-class NeuronActivations(HTMLView):
+class NeuronActivations(Result, HTMLView):
     """Activations of chosen neurons of one layer at chosen tokens (the seed's heatmaps).
 
     ``values[i, j]`` is neuron ``neurons[i]`` at token ``positions[j]``, read per ``mode``.
@@ -86,11 +93,27 @@ class NeuronActivations(HTMLView):
     mode: str = "seed"
     n_neurons: int = 0                  # neurons in the layer, for captions
 
-    def plot(self, *, cmap: str = "Purples") -> Figure:
-        """Heatmap, neurons as rows and tokens as columns; only positive values coloured, darker = stronger."""
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON data: the layer, neurons, positions, their tokens and the values."""
+        return {"layer": self.layer, "neurons": self.neurons.tolist(), "positions": self.positions.tolist(),
+                "tokens": [dict(t) for t in self.tokens], "values": self.values.tolist(), "mode": self.mode,
+                "n_neurons": self.n_neurons}
+
+    def to_frame(self) -> pd.DataFrame:
+        """One row per (neuron, token): neuron, position, token, value."""
+        import pandas as pd
+
         rows, cols = self.values.shape
-        fig = new_figure(min(2.0 + 0.28 * cols, 14.0), min(2.0 + rows * 0.012, 9.0))
-        ax = fig.add_subplot()
+        return pd.DataFrame({"neuron": np.repeat(self.neurons, cols), "position": np.tile(self.positions, rows),
+                             "token": [t["token"] for t in self.tokens] * rows, "value": self.values.ravel()})
+
+    def plot(self, ax: Axes | None = None, *, cmap: str = "Purples") -> Figure:
+        """Heatmap, neurons as rows and tokens as columns; only positive values coloured, darker = stronger.
+
+        Drawn on ``ax`` when given, else on a new figure that pyplot does not track.
+        """
+        rows, cols = self.values.shape
+        fig, ax = figure_and_axes(ax, min(2.0 + 0.28 * cols, 14.0), min(2.0 + rows * 0.012, 9.0))
         image = _heatmap(ax, self.values, [t["token"] for t in self.tokens], cmap=cmap)
         ax.set_ylabel("neuron")
         if rows <= 40:
@@ -110,16 +133,19 @@ class NeuronActivations(HTMLView):
                 "title": f"FFN activations, layer {self.layer}", "caption": self._caption()}
 
 
+# ``neurons`` (an int N for the first N, or a list of indices) is checked by resolve_count: no declarable
+# constraint tells a count from a one-element index list yet.
+@analysis(layer=Integer(), positions=Positions(), mode=MODE)
 def neuron_activations(run: Record, *, layer: int, neurons: int | Sequence[int] | None = 400,
                        positions: Iterable[int] | int | None = None,
                        mode: ActivationMode = "seed") -> NeuronActivations:
     """Activations of the first ``neurons`` neurons (or those listed) of ``layer`` at ``positions``.
 
     ``neurons=400`` and every token give the seed's "first 400 neurons" figure; one
-    position (``positions=[p]``) gives its single-token column. ``mode`` picks which
-    position stands for an output token (see :meth:`lmscope.core.record.Record.source_positions`).
+    position (``positions=[p]``, negative counts from the end) gives its single-token
+    column. ``mode`` picks which position stands for an output token (see
+    :meth:`lmscope.core.record.Record.source_positions`).
     """
-    MODE.check("mode", mode)
     layer = _one_layer(run, layer)
     acts = run.token_activations(mode, layers=[layer])[0]          # (neurons, tokens)
     ids = np.arange(acts.shape[0]) if neurons is None else resolve_count("neurons", neurons, acts.shape[0], "neuron indices")
@@ -131,7 +157,7 @@ def neuron_activations(run: Record, *, layer: int, neurons: int | Sequence[int] 
 
 # ---------------------------------------------------------------------- clusters
 @dataclass(eq=False)
-class Clusters(HTMLView):
+class Clusters(Result, HTMLView):
     """k-means clusters of one layer's neurons by their activations across the tokens.
 
     ``labels[i]`` is the cluster of neuron ``neurons[i]``; clusters are numbered by size,
@@ -157,19 +183,50 @@ class Clusters(HTMLView):
     def k(self) -> int:
         return len(self.centers)
 
+    @validated(cluster=Integer(0))
     def members(self, cluster: int) -> np.ndarray:
         """Neuron indices (within the layer) of ``cluster``, strongest first."""
-        if not is_int(cluster) or not 0 <= cluster < self.k:
-            raise ValueError(f"cluster must be in 0..{self.k - 1}, got {cluster!r}")
+        Integer(0, self.k - 1).check("cluster", cluster)
         return self.neurons[self.order[self.labels[self.order] == cluster]]
 
-    def plot(self, *, cmap: str = "Purples") -> Figure:
-        """The cluster-sorted heatmap: neurons grouped by cluster (coloured strip on the left), tokens as columns."""
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON data: per neuron its cluster, the row order, the centres and the values."""
+        return {"layer": self.layer, "neurons": self.neurons.tolist(), "tokens": [dict(t) for t in self.tokens],
+                "values": self.values.tolist(), "labels": self.labels.tolist(), "order": self.order.tolist(),
+                "centers": self.centers.tolist(), "sizes": self.sizes.tolist(), "mode": self.mode,
+                "random_state": self.random_state}
+
+    def to_frame(self) -> pd.DataFrame:
+        """One row per neuron, in index order: neuron, cluster, row (its place in the sorted heatmap), mean."""
+        import pandas as pd
+
+        row = np.empty(len(self.order), dtype=np.int64)
+        row[self.order] = np.arange(len(self.order))
+        return pd.DataFrame({"neuron": self.neurons, "cluster": self.labels, "row": row,
+                             "mean": self.values.mean(axis=1)})
+
+    def plot(self, ax: Axes | None = None, *, cmap: str = "Purples") -> Figure:
+        """The cluster-sorted heatmap: neurons grouped by cluster (coloured strip on the left), tokens as columns.
+
+        Drawn in ``ax``'s place when given (split into the strip and the heatmap), else on a
+        new figure that pyplot does not track.
+        """
         import matplotlib
 
         rows, cols = self.values.shape
-        fig = new_figure(min(2.6 + 0.28 * cols, 14.0), min(2.5 + rows * 0.004, 9.0))
-        strip, ax = fig.subplots(1, 2, gridspec_kw={"width_ratios": [1, 40]}, sharey=True)
+        if ax is None:
+            fig = new_figure(min(2.6 + 0.28 * cols, 14.0), min(2.5 + rows * 0.004, 9.0))
+            strip, ax = fig.subplots(1, 2, gridspec_kw={"width_ratios": [1, 40]}, sharey=True)
+        else:
+            fig, spec = ax.figure, ax.get_subplotspec()
+            if spec is None:
+                raise ValueError("ax must be a subplot (fig.add_subplot / plt.subplots), so the cluster strip "
+                                 "can share its place")
+            ax.remove()
+            grid = spec.subgridspec(1, 2, width_ratios=[1, 40], wspace=0.02)
+            strip = fig.add_subplot(grid[0])
+            ax = fig.add_subplot(grid[1], sharey=strip)
+            ax.tick_params(labelleft=False)
         palette = matplotlib.colormaps["tab10"]
         sorted_labels = self.labels[self.order]
         strip.imshow(sorted_labels[:, None], aspect="auto", interpolation="nearest", cmap=palette,
@@ -199,6 +256,7 @@ class Clusters(HTMLView):
                 "caption": self._caption()}
 
 
+@analysis(layer=Integer(), k=Integer(1), random_state=Integer(none=True), mode=MODE, n_init=Integer(1))
 def cluster_neurons(run: Record, *, layer: int, k: int = 5, random_state: int | None = 0,
                     mode: ActivationMode = "seed", neurons: int | Sequence[int] | None = None,
                     n_init: int = 10) -> Clusters:
@@ -211,16 +269,13 @@ def cluster_neurons(run: Record, *, layer: int, k: int = 5, random_state: int | 
     """
     from sklearn.cluster import KMeans
 
-    MODE.check("mode", mode)
     layer = _one_layer(run, layer)
     acts = run.token_activations(mode, layers=[layer])[0]
     ids = np.arange(acts.shape[0]) if neurons is None else resolve_count("neurons", neurons, acts.shape[0], "neuron indices")
     values = np.asarray(acts[ids], dtype=np.float32)
-    if not is_int(k) or k < 1:
-        raise ValueError(f"k must be a positive integer (the number of clusters), got {k!r}")
     if k > len(ids):
         raise ValueError(f"k={k} is larger than the {len(ids)} neurons being clustered; choose k <= {len(ids)}")
-    model = KMeans(n_clusters=int(k), random_state=random_state, n_init=n_init).fit(values.astype(np.float64))
+    model = KMeans(n_clusters=k, random_state=random_state, n_init=n_init).fit(values.astype(np.float64))
     raw = model.labels_
     by_size = np.argsort(-np.bincount(raw, minlength=k), kind="stable")
     relabel = np.empty(k, dtype=np.int64)
