@@ -6,33 +6,36 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from .core.figures import new_figure
+from .core.checks import Integer
+from .core.figures import check_axes, figure_and_axes
 from .core.record import Record
+from .core.results import analysis
 from .core.tokens import tick_label
 
 if TYPE_CHECKING:
+    from matplotlib.axes import Axes
     from matplotlib.figure import Figure
 
+__all__ = ["plot_candidates"]
 
-def plot_candidates(run: Record, *, k: int = 5, max_steps: int = 40) -> Figure:
+
+@analysis(k=Integer(1), max_steps=Integer(1))
+def plot_candidates(run: Record, *, k: int = 5, max_steps: int = 40, ax: Axes | None = None) -> Figure:
     """Grid of steps (columns) × candidate rank (rows): each cell the candidate token, shaded by probability.
 
     The chosen token's cell is outlined (sampling or beam search may choose a lower rank).
     Shows the first ``max_steps`` steps; ``k`` is capped by the candidates the run kept.
+    Drawn on ``ax`` when given, else on a new figure that pyplot does not track.
     """
+    check_axes(ax)
     if run.candidate_ids is None:
         raise ValueError("this run has no candidates (text analysed by a causal LM records none); "
                          "use scope.generate(...) or, for a masked LM, analyse text with [MASK] tokens")
-    if not isinstance(k, int) or k < 1:
-        raise ValueError(f"k must be a positive integer, got {k!r}")
-    if not isinstance(max_steps, int) or max_steps < 1:
-        raise ValueError(f"max_steps must be a positive integer, got {max_steps!r}")
     positions = run.candidate_positions[:max_steps]
     k = min(k, run.candidate_ids.shape[1])
     ids = run.candidate_ids[: len(positions), :k]
     probs = run.candidate_probs[: len(positions), :k]
-    fig = new_figure(min(2.0 + 0.9 * len(positions), 18.0), 0.45 * k + 1.4)
-    ax = fig.add_subplot()
+    fig, ax = figure_and_axes(ax, min(2.0 + 0.9 * len(positions), 18.0), 0.45 * k + 1.4)
     image = ax.imshow(probs.T, cmap="Purples", vmin=0.0, vmax=1.0, aspect="auto")
     for col, position in enumerate(positions):
         for row in range(k):

@@ -91,3 +91,25 @@ def test_run_view_in_chromium_shows_alternatives_on_hover(browse, tiny_scopes, t
     assert shown == pytest.approx(expected, rel=1e-5)
     assert f"Position {last}" in panel.text_content()
     browse.screenshot("run-candidates", ".lmscope-section")
+
+
+def test_run_plot_draws_on_a_given_axes_and_leaves_pyplot_alone(tiny_scopes):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from matplotlib.figure import Figure
+
+    from lmscope.core.checks import Integer, message
+
+    run = tiny_scopes("gpt2").generate("1, 2, 3,", max_new_tokens=3, capture=())
+    before = plt.get_fignums()
+    assert isinstance(run.plot(k=2), Figure) and plt.get_fignums() == before
+    fig = Figure()
+    ax = fig.add_subplot(2, 1, 2)
+    assert run.plot(k=2, ax=ax) is fig and ax.images[0].get_array().shape == (2, run.n_output)
+    with pytest.raises(ValueError) as info:
+        run.plot(max_steps=0)
+    assert str(info.value) == message("max_steps", Integer(1), 0)
+    with pytest.raises(ValueError, match="ax must be a matplotlib Axes or None"):
+        run.plot(ax="left")
