@@ -23,7 +23,7 @@ import numpy as np
 
 import lmscope
 from lmscope.server import Limits, create_app, running
-from lmscope.server.explain import Generation, ViewChoice, explain
+from lmscope.report import GenerationOptions, ViewChoice, explain
 from lmscope.testing import tiny_scope
 
 # Without TCP_NODELAY the client's separate header and body writes wait on the server's delayed
@@ -83,7 +83,7 @@ def main() -> None:
     # thread of a busy machine, which would make the baseline unfair either way).
     def work(body):
         return explain(scope, body["prompt"], ViewChoice(saliency=body["saliency"]),
-                       generation=Generation(max_new_tokens=body["max_new_tokens"])).to_dict()
+                       generation=GenerationOptions(max_new_tokens=body["max_new_tokens"])).to_dict()
 
     worker = ThreadPoolExecutor(1)
     for body in bodies[:3]:

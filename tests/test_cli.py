@@ -216,21 +216,81 @@ def test_serve_loads_the_model_and_passes_the_limits(model_dir, capsys, monkeypa
     ([], "required: COMMAND"),
     (["frobnicate"], "invalid choice"),
     (["explain"], "PROMPT"),
-    (["explain", "hi", "--max-new-tokens", "0"], "positive integer"),
-    (["explain", "hi", "--saliency", "magic"], "'magic' is not known"),
-    (["explain", "hi", "--layers", "1"], "add --factors"),
-    (["explain", "hi", "--factors", "2", "--layers", "x"], "layer numbers"),
+    (["explain", "hi", "--max-new-tokens", "0"], "max_new_tokens must be a positive integer; got 0"),
+    (["explain", "hi", "--saliency", "magic"], "saliency must be one of 'grad_x_input', "),
+    (["explain", "hi", "--layers", "1"], "factor_layers chooses the layers to factorise, so it needs factors"),
+    (["explain", "hi", "--factors", "2", "--layers", "x"], "factor_layers must be an int or a non-empty list of "
+                                                           "ints (layer indexes); got ['x']"),
+    (["explain", "hi", "--top-p", "1.5"], "top_p must be a number > 0 and <= 1, or None; got 1.5"),
+    (["corpus", "a.txt", "--neuron", "x"], "expected LAYER:INDEX"),
     (["explain", "   "], "prompt is empty"),
     (["explain", "hi", "--seed", "3"], "--seed only matters with --sample"),
     (["analyze", "/no/such/file.txt"], "no file"),
     (["corpus", "/no/such/file.txt"], "no file"),
-    (["serve", "--port", "70000"], "port number"),
+    (["serve", "--port", "70000"], "port must be an integer from 0 to 65535; got 70000"),
 ])
 def test_usage_errors_exit_2_before_loading(argv, message, capsys, monkeypatch):
     monkeypatch.setattr(lmscope, "load", lambda *a, **k: pytest.fail("a usage error must not load a model"))
     code, out, err = run_cli(capsys, *argv)
     assert code == 2
     assert message in err and "Traceback" not in err and out == ""
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["explain", "hi", "--factors", "2", "--layers", "5"], "factor_layers: layer 5 is out of range: this model has 2 "
+                                                            "layers (0..1)"),
+    (["analyze", "TEXT", "--factors", "2", "--layers", "-3"], "factor_layers: layer -3 is out of range"),
+    (["corpus", "TEXT", "--layers", "7"], "layers: layer 7 is out of range"),
+    (["corpus", "TEXT", "--layers", "1", "--neuron", "0:3"], "--neuron 0:3: layer 0 is not collected (layers: [1]); "
+                                                             "add it to --layers"),
+    (["corpus", "TEXT", "--neuron", "4:3"], "--neuron 4:3: layer 4 is out of range"),
+    (["corpus", "TEXT", "--neuron", "1:64"], "--neuron 1:64: the neuron index must be an integer from 0 to 63; got 64"),
+])
+def test_layer_ranges_need_the_model_and_still_exit_2(argv, message, model_dir, tmp_path, capsys, monkeypatch):
+    """Layer ranges are checked right after the model loads, with the library's message and exit code 2."""
+    text = tmp_path / "t.txt"
+    text.write_text("1, 2, 3, 4", encoding="utf-8")
+    calls = []
+    monkeypatch.setattr(lmscope.Scope, "corpus", lambda *a, **k: calls.append("corpus"))
+    monkeypatch.setattr(lmscope.Scope, "generate", lambda *a, **k: calls.append("generate"))
+    monkeypatch.setattr(lmscope.Scope, "analyze", lambda *a, **k: calls.append("analyze"))
+    argv = [str(text) if a == "TEXT" else a for a in argv]
+    code, out, err = run_cli(capsys, *argv, "--model", model_dir, "-q")
+    assert code == 2, err
+    assert err.strip() == f"lmscope {argv[0]}: error: {message}" or message in err
+    assert calls == [] and out == ""
+
+
+def test_serve_without_the_serve_extra_exits_2_with_the_install_line(capsys, monkeypatch):
+    monkeypatch.setattr(lmscope, "load", lambda *a, **k: pytest.fail("must not load a model"))
+    monkeypatch.setitem(sys.modules, "fastapi", None)          # what an install without the extra looks like
+    code, out, err = run_cli(capsys, "serve")
+    assert code == 2 and out == ""
+    assert "pip install 'lmscope[serve]'" in err and "fastapi" in err
+
+
+def test_a_local_explain_does_not_import_the_web_packages(model_dir, tmp_path):
+    """`lmscope explain` runs on lmscope.report alone: FastAPI, uvicorn and pydantic stay unimported."""
+    script = ("import sys; from lmscope.cli import main; "
+              f"code = main(['explain', '1, 2,', '--model', {model_dir!r}, '-n', '2', '--factors', '2', '--lens', "
+              f"'--out', {str(tmp_path / 'r.html')!r}, '-q']); "
+              "print(code, sorted(m for m in ('fastapi', 'uvicorn', 'starlette', 'lmscope.server') "
+              "if m in sys.modules))")
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300,
+                          env={**os.environ, **OFFLINE})
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip().splitlines()[-1] == "0 []"
+
+
+def test_saliency_help_lists_the_registry_with_summaries(capsys):
+    from lmscope.saliency import registry, saliency_methods
+
+    assert main(["explain", "--help"]) == 0
+    text = capsys.readouterr().out
+    for name in saliency_methods():
+        summary = registry.get(name).summary
+        assert any(line.split() and line.split()[0] == name and summary[:30] in line for line in text.splitlines()), \
+            name
 
 
 def test_failures_exit_1_with_one_line_and_traceback_only_with_debug(model_dir, capsys):

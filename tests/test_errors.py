@@ -28,9 +28,10 @@ def test_layer_out_of_range(tiny_scopes, layers):
         tiny_scopes("gpt2").generate("1, 2,", max_new_tokens=2, layers=layers)
 
 
-def test_unknown_capture(tiny_scopes):
-    with pytest.raises(ValueError, match="capture=.*choose from"):
-        tiny_scopes("gpt2").analyze("hi", capture=("logits",))
+@pytest.mark.parametrize("capture", ["logits", ("logits",), ("activations", 3), 5, None])
+def test_unknown_capture(tiny_scopes, capture):
+    with pytest.raises(ValueError, match="capture must be a name or a list of names from 'activations'.*; got"):
+        tiny_scopes("gpt2").analyze("hi", capture=capture)
 
 
 @pytest.mark.parametrize("options,match", [

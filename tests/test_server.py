@@ -12,7 +12,7 @@ import pytest
 
 import lmscope.server
 from lmscope.server import Limits, create_app, running
-from lmscope.server.explain import Generation, ViewChoice, explain
+from lmscope.report import GenerationOptions, ViewChoice, explain
 from lmscope.testing import tiny_scope
 from lmscope.views.html import bundle_js
 
@@ -84,7 +84,7 @@ def test_explain_equals_the_library(client, scope):
     got = client.post("/api/explain", json=body)
     assert got.status_code == 200, got.text
     expected = explain(scope, "1, 2, 3,", ViewChoice(factors=2, lens=True),
-                       generation=Generation(max_new_tokens=5)).to_dict()
+                       generation=GenerationOptions(max_new_tokens=5)).to_dict()
     data = got.json()
     assert data["tokens"] == expected["tokens"]
     assert data["views"] == expected["views"]

@@ -11,11 +11,14 @@ import inspect
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from typing import Any
 
 import torch
 from torch import nn
 
 from .anatomy import Anatomy
+from .core.checks import Constraint, names_in, resolve_layers
+
 
 CAPTURABLE = ("activations", "hidden_states", "attentions")
 DEFAULT_CAPTURE = ("activations", "hidden_states")
@@ -68,35 +71,37 @@ class Captured:
     attentions: dict[int, torch.Tensor] = field(default_factory=dict)    # layer -> (batch, heads, q, k)
 
 
-def check_capture(capture: Iterable[str]) -> tuple[str, ...]:
-    """Validate the ``capture=`` option at the public boundary."""
-    if isinstance(capture, str):
-        capture = (capture,)
-    capture = tuple(capture)
-    unknown = [c for c in capture if c not in CAPTURABLE]
-    if unknown:
-        raise ValueError(f"capture={unknown!r} is not known; choose from {CAPTURABLE}")
-    return capture
+@dataclass(frozen=True)
+class Captures(Constraint):
+    """What a pass may record: one name or a collection of names from :data:`CAPTURABLE` (or none)."""
+
+    def describe(self) -> str:
+        return f"a name or a list of names from {names_in(CAPTURABLE)} (or an empty list)"
+
+    def accepts(self, value: Any) -> bool:
+        if isinstance(value, str):
+            return value in CAPTURABLE
+        if isinstance(value, (bytes, dict)) or not isinstance(value, Iterable):
+            return False
+        return all(isinstance(v, str) and v in CAPTURABLE for v in value)
+
+    def normalise(self, value: Any) -> tuple[str, ...]:
+        return (value,) if isinstance(value, str) else tuple(value)
+
+    def invalid(self) -> list[Any]:
+        return ["logits", ("activations", "logits"), 3, None]
 
 
-def check_layers(layers: Iterable[int] | int | None, n_layers: int) -> list[int]:
-    """Normalise ``layers=`` to a sorted list of valid indices (negative counts from the end)."""
-    if layers is None:
-        return list(range(n_layers))
-    if isinstance(layers, int):
-        layers = [layers]
-    if isinstance(layers, range):
-        layers = list(layers)
-    out = set()
-    for layer in layers:
-        if not isinstance(layer, int) or isinstance(layer, bool):
-            raise ValueError(f"layers must be integers, got {layer!r}")
-        if not -n_layers <= layer < n_layers:
-            raise ValueError(f"layer {layer} is out of range: this model has {n_layers} layers (0..{n_layers - 1})")
-        out.add(layer % n_layers)
-    if not out:
-        raise ValueError("layers is empty; pass at least one layer index or None for all")
-    return sorted(out)
+CAPTURE = Captures()
+
+
+# corpus/ still imports these two names; they go once it calls CAPTURE and resolve_layers itself.
+check_layers = resolve_layers
+
+
+def check_capture(capture: Any) -> tuple[str, ...]:
+    """``capture=`` checked by :data:`CAPTURE` (kept for corpus/ until it calls ``CAPTURE.check``)."""
+    return CAPTURE.check("capture", capture)
 
 
 def _accepts_logits_to_keep(model: nn.Module) -> bool:

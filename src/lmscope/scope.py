@@ -12,13 +12,18 @@ from torch import nn
 
 from . import loading
 from .anatomy import Anatomy, discover
-from .capture import DEFAULT_CAPTURE, check_capture, check_layers, run_forward
+from .capture import CAPTURE, DEFAULT_CAPTURE, run_forward
+from .core.checks import Integer, Layers, Options, resolve_layers, validated
 from .core.results import delegate
-from .corpus import build_corpus
-from .run import Run
 from .core.tokens import display_tokens
+from .corpus import build_corpus
+from .report import GENERATION, GenerationOptions, constraints_of
+from .run import Run
 
 Messages = Sequence[dict[str, str]]
+# What generate and analyze check besides the generation options (declared in lmscope.report).
+CAPTURE_OPTIONS = {"capture": CAPTURE, "layers": Layers(), "n_candidates": Integer(1),
+                   "activation_dtype": Options(("float32", "float16"))}
 
 
 class Scope:
@@ -91,11 +96,13 @@ class Scope:
                              "shorten the prompt or lower max_new_tokens")
 
     # ------------------------------------------------------------------ generate
-    def generate(self, prompt: str | Messages, *, max_new_tokens: int = 20, do_sample: bool = False,
-                 temperature: float = 1.0, top_k: int | None = None, top_p: float | None = None,
-                 num_beams: int = 1, seed: int | None = None, capture: Iterable[str] = DEFAULT_CAPTURE,
-                 layers: Iterable[int] | int | None = None, n_candidates: int = 10,
-                 activation_dtype: str = "float32", streamer: Any = None) -> Run:
+    @validated(**constraints_of(GenerationOptions), **CAPTURE_OPTIONS)
+    def generate(self, prompt: str | Messages, *, max_new_tokens: int = GENERATION.max_new_tokens,
+                 do_sample: bool = GENERATION.do_sample, temperature: float = GENERATION.temperature,
+                 top_k: int | None = GENERATION.top_k, top_p: float | None = GENERATION.top_p,
+                 num_beams: int = GENERATION.num_beams, seed: int | None = GENERATION.seed,
+                 capture: Iterable[str] = DEFAULT_CAPTURE, layers: Iterable[int] | int | None = None,
+                 n_candidates: int = 10, activation_dtype: str = "float32", streamer: Any = None) -> Run:
         """Generate a continuation (greedy by default), then capture it in one teacher-forced pass.
 
         Generation uses the model's KV cache (``model.generate``); captures come from one
@@ -104,19 +111,15 @@ class Scope:
         attentions, only ``layers``. ``prompt`` may be chat messages
         (``[{"role": "user", "content": ...}]``), rendered with the tokenizer's chat template.
         ``seed`` makes sampling reproducible without touching the global random state.
-        ``streamer`` is passed to ``model.generate`` (e.g. a ``transformers.TextIteratorStreamer``)
-        so tokens can be shown as they are generated, before the capture pass.
+        ``streamer`` is passed to ``model.generate`` (e.g. a ``transformers.TextIteratorStreamer``
+        or :class:`lmscope.report.TokenStreamer`) so tokens can be shown as they are generated,
+        before the capture pass. The generation options are :class:`lmscope.report.GenerationOptions`,
+        checked (with the same messages as the CLI and the explorer) before any work.
         """
         if self.is_masked:
             raise ValueError(f"{self.name} is a masked LM and does not generate; use scope.analyze(text)")
-        if not isinstance(max_new_tokens, int) or max_new_tokens < 1:
-            raise ValueError(f"max_new_tokens must be a positive integer, got {max_new_tokens!r}")
-        if num_beams < 1:
-            raise ValueError(f"num_beams must be at least 1, got {num_beams}")
-        if do_sample and temperature <= 0:
-            raise ValueError(f"temperature must be positive when sampling, got {temperature}")
-        capture = check_capture(capture)
-        layers = check_layers(layers, self.n_layers)
+        capture = CAPTURE.check("capture", capture)
+        layers = resolve_layers(layers, self.n_layers)
         input_ids = self.encode(prompt)
         self._check_length(input_ids.shape[1] + max_new_tokens, f"the prompt ({input_ids.shape[1]} tokens) "
                                                                   f"+ max_new_tokens={max_new_tokens}")
@@ -144,6 +147,7 @@ class Scope:
                              n_candidates=n_candidates, activation_dtype=activation_dtype, settings=settings)
 
     # ------------------------------------------------------------------ analyze
+    @validated(**CAPTURE_OPTIONS)
     def analyze(self, text: str | Messages, *, capture: Iterable[str] = DEFAULT_CAPTURE,
                 layers: Iterable[int] | int | None = None, n_candidates: int = 10,
                 activation_dtype: str = "float32") -> Run:
@@ -152,8 +156,8 @@ class Scope:
         Every token counts as input (``run.n_input == run.n_tokens``). For masked LMs,
         ``run.candidates`` holds the model's top predictions at each mask token.
         """
-        capture = check_capture(capture)
-        layers = check_layers(layers, self.n_layers)
+        capture = CAPTURE.check("capture", capture)
+        layers = resolve_layers(layers, self.n_layers)
         input_ids = self.encode(text)
         self._check_length(input_ids.shape[1], f"the text ({input_ids.shape[1]} tokens)")
         settings = {"mode": "analyze", "prompt": text if isinstance(text, str) else list(map(dict, text))}
@@ -166,8 +170,6 @@ class Scope:
     # ------------------------------------------------------------------ capture
     def _capture(self, sequence: torch.Tensor, n_input: int, *, capture: tuple[str, ...], layers: list[int],
                  n_candidates: int, activation_dtype: str, settings: dict[str, Any]) -> Run:
-        if activation_dtype not in ("float32", "float16"):
-            raise ValueError(f"activation_dtype must be 'float32' or 'float16', got {activation_dtype!r}")
         n_tokens = sequence.shape[1]
         mask_id = getattr(self.tokenizer, "mask_token_id", None)
         mask_positions = ((sequence[0] == mask_id).nonzero().flatten().tolist()

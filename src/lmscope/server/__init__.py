@@ -1,5 +1,8 @@
 """The local web explorer: ``lmscope serve``, or from Python ``create_app(scope)`` / :func:`serve`.
 
+It needs the ``serve`` extra (FastAPI and uvicorn): ``pip install 'lmscope[serve]'``. The
+work it serves is :mod:`lmscope.report`, which the CLI uses without any web package.
+
 >>> from lmscope.server import create_app, running
 >>> app = create_app(lmscope.load())                  # doctest: +SKIP
 >>> with running(app) as url:                          # a free loopback port, in a thread
@@ -16,14 +19,23 @@ import time
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
-from .app import LOOPBACK_HOSTS, Limits, create_app
+SERVE_EXTRA = "pip install 'lmscope[serve]'"
+
+
+try:
+    from .app import LOOPBACK_HOSTS, Limits, create_app
+except ModuleNotFoundError as exc:  # pragma: no cover - exercised in a subprocess without fastapi
+    if exc.name not in ("fastapi", "starlette", "pydantic", "uvicorn"):
+        raise
+    raise ModuleNotFoundError(f"the web explorer needs FastAPI and uvicorn ({exc.name} is missing): "
+                              f"{SERVE_EXTRA}", name=exc.name) from exc
 
 if TYPE_CHECKING:  # pragma: no cover
     from fastapi import FastAPI
 
     from ..scope import Scope
 
-__all__ = ["Limits", "create_app", "is_loopback", "running", "serve"]
+__all__ = ["SERVE_EXTRA", "Limits", "create_app", "is_loopback", "running", "serve"]
 
 
 def is_loopback(host: str) -> bool:

@@ -1,0 +1,7 @@
+"""``python -m lmscope.cli``: the ``lmscope`` command."""
+
+import sys
+
+from . import main
+
+sys.exit(main())

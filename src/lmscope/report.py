@@ -1,0 +1,257 @@
+"""The report pipeline behind ``lmscope explain`` and the web explorer, with no web imports.
+
+- :class:`GenerationOptions`: how to generate, declared once; :meth:`lmscope.Scope.generate`
+  checks its keyword arguments with these constraints and takes its defaults from here.
+- :class:`ViewChoice`: which views to compute, with its own checks; what the run must
+  capture comes from the saliency registry (:func:`lmscope.saliency.capture_for`).
+- :func:`explain`: run a prompt (or read text) and compute the chosen views into an
+  :class:`Explained`, whose :meth:`~Explained.to_dict` is what the CLI writes and the
+  explorer sends.
+- :class:`TokenStreamer`: hands each generated token to a callback as it is generated.
+
+The CLI and the explorer are thin adapters over this module: their argument types and
+request checks call the same constraints, so a bad value gets the same message from the
+Python API, the command line and the HTTP API.
+
+>>> out = explain(scope, "1, 2, 3,", ViewChoice(lens=True), generation=GenerationOptions(max_new_tokens=5))  # doctest: +SKIP
+>>> out.to_dict()["views"]                                                                                # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from .core.checks import Constraint, Flag, Integer, Layers, Options, Real, names_in, resolve_layers
+from .core.tokens import display_tokens
+from .saliency import capture_for, saliency_methods
+from .saliency import registry as _saliency_registry
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .run import Run
+    from .scope import Scope
+
+Prompt = str | Sequence[dict[str, str]]
+MODE = Options(("generate", "analyze"), ("generate a continuation", "read the text without generating"))
+TITLES = {"saliency": "Input saliency ({method})"}   # for views whose result gives none
+
+
+# ---------------------------------------------------------------------------- declared options
+def option(default: Any, constraint: Constraint, doc: str) -> Any:
+    """A dataclass field with its constraint and a one-line description (for CLI help and the API schema)."""
+    return field(default=default, metadata={"check": constraint, "doc": doc})
+
+
+def constraints_of(cls: Any) -> dict[str, Constraint]:
+    """The constraints declared on the fields of :class:`GenerationOptions` or :class:`ViewChoice`."""
+    return {f.name: f.metadata["check"] for f in dataclasses.fields(cls) if "check" in f.metadata}
+
+
+def docs_of(cls: Any) -> dict[str, str]:
+    """Each field's one-line description."""
+    return {f.name: f.metadata.get("doc", "") for f in dataclasses.fields(cls)}
+
+
+def _check_fields(obj: Any) -> None:
+    """Check (and normalise) every declared field of a frozen dataclass, in declaration order."""
+    for name, constraint in constraints_of(type(obj)).items():
+        object.__setattr__(obj, name, constraint.check(name, getattr(obj, name)))
+
+
+@dataclass(frozen=True)
+class GenerationOptions:
+    """How :meth:`lmscope.Scope.generate` generates; every field is checked when the object is made."""
+
+    max_new_tokens: int = option(20, Integer(1), "tokens to generate")
+    do_sample: bool = option(False, Flag(), "sample instead of greedy decoding")
+    temperature: float = option(1.0, Real(0, lo_open=True), "sampling temperature")
+    top_k: int | None = option(None, Integer(1, none=True), "sample from the K most likely tokens")
+    top_p: float | None = option(None, Real(0, 1, lo_open=True, none=True), "nucleus sampling threshold")
+    num_beams: int = option(1, Integer(1), "beam search with this many beams")
+    seed: int | None = option(None, Integer(0, 2**32 - 1, none=True), "random seed for sampling (reproducible)")
+
+    def __post_init__(self) -> None:
+        _check_fields(self)
+
+    def kwargs(self) -> dict[str, Any]:
+        """The options as keyword arguments of :meth:`lmscope.Scope.generate`."""
+        return dataclasses.asdict(self)
+
+
+GENERATION = GenerationOptions()   # the defaults, read by Scope.generate's signature
+
+
+# ---------------------------------------------------------------------------- the choice of views
+def saliency_summaries() -> dict[str, str]:
+    """Every saliency method with its one-line summary, from the saliency registry (CLI help, explorer)."""
+    return {name: _saliency_registry.get(name).summary for name in saliency_methods()}
+
+
+@dataclass(frozen=True)
+class SaliencyMethod(Constraint):
+    """A name from :func:`lmscope.saliency_methods` (read when checked, so new methods count)."""
+
+    none: bool = True
+
+    def describe(self) -> str:
+        return self._or_none(f"one of {names_in(saliency_methods())}")
+
+    def accepts(self, value: Any) -> bool:
+        return isinstance(value, str) and value in saliency_methods()
+
+    def invalid(self) -> list[Any]:
+        return ["not-a-method", 1] + ([] if self.none else [None])
+
+
+@dataclass(frozen=True)
+class ViewChoice:
+    """Which views to compute for a run; ``None``/``False`` leaves a view out. Checked when made."""
+
+    saliency: str | None = option("grad_x_input", SaliencyMethod(), "saliency method, or None for none")
+    factors: int | None = option(None, Integer(1, none=True), "number of NMF factors of FFN activations")
+    factor_layers: list[int] | None = option(None, Layers(), "layers to factorise (default: every layer)")
+    lens: bool = option(False, Flag(), "logit lens: rank of each token after every layer")
+    candidates: bool = option(True, Flag(), "top-k candidates of every generated token")
+
+    def __post_init__(self) -> None:
+        _check_fields(self)
+        if self.factor_layers is not None and not self.factors:
+            raise ValueError("factor_layers chooses the layers to factorise, so it needs factors; "
+                             "set factors to a number of factors too, or leave factor_layers out")
+
+    def capture(self) -> tuple[str, ...]:
+        """What the capture pass must record for these views (nothing more)."""
+        need = []
+        if self.factors:
+            need.append("activations")
+        if self.lens:
+            need.append("hidden_states")
+        if self.saliency:
+            need.extend(capture_for(self.saliency))
+        return tuple(dict.fromkeys(need))
+
+    def layers(self, n_layers: int) -> list[int] | None:
+        """The layers to capture activations of, checked against a model of ``n_layers`` layers."""
+        if not self.factors:
+            return None
+        return resolve_layers(self.factor_layers, n_layers, name="factor_layers")
+
+
+# ---------------------------------------------------------------------------- the pipeline
+@dataclass
+class Explained:
+    """A run and the view results computed from it (result objects, in display order)."""
+
+    run: Run
+    results: list[tuple[str, Any]] = field(default_factory=list)   # (name, result or view dict)
+    timings: dict[str, float] = field(default_factory=dict)
+
+    def views(self) -> list[dict[str, Any]]:
+        """Plain, validated view dicts (what the JS bundle renders), in display order."""
+        from .views.schema import validate_view
+
+        views = []
+        for name, result in self.results:
+            view = validate_view(result if isinstance(result, dict) else result.view_data())
+            if name in TITLES and "title" not in view:
+                view["title"] = TITLES[name].format(method=view.get("method", ""))
+            views.append(view)
+        return views
+
+    def to_dict(self) -> dict[str, Any]:
+        """Everything the page or a JSON file needs: text, tokens, settings, views, timings."""
+        run = self.run
+        return {"model": run.model_name, "text": run.text, "output_text": run.output_text,
+                "n_input": run.n_input, "tokens": run.token_table(), "settings": _plain_settings(run.settings),
+                "views": self.views(), "timings": {k: round(v, 4) for k, v in self.timings.items()}}
+
+    def data(self) -> dict[str, Any]:
+        """Like :meth:`to_dict`, with each result's own export (``to_dict``) instead of view data."""
+        from .views.schema import to_plain
+
+        out = self.to_dict()
+        out["results"] = {name: (result if isinstance(result, dict) else to_plain(result.to_dict()))
+                          for name, result in self.results}
+        return out
+
+
+def _plain_settings(settings: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in settings.items() if v is None or isinstance(v, (str, int, float, bool, list, dict))}
+
+
+def explain(scope: Scope, prompt: Prompt, choice: ViewChoice | None = None, *,
+            generation: GenerationOptions | None = None, mode: str = "generate", streamer: Any = None,
+            step: Callable[[str], None] | None = None) -> Explained:
+    """Generate from (or, with ``mode="analyze"``, read) ``prompt`` and compute the views ``choice`` names.
+
+    Masked LMs always read. ``streamer`` receives tokens as they are generated (see
+    :class:`TokenStreamer`); ``step(name)`` is called before each stage (progress display).
+    Every option is checked before any model work.
+    """
+    mode = MODE.check("mode", mode)
+    choice = choice if choice is not None else ViewChoice()
+    generation = generation if generation is not None else GenerationOptions()
+    layers = choice.layers(scope.n_layers)
+    note = step or (lambda name: None)
+    timings: dict[str, float] = {}
+    start = time.perf_counter()
+    capture = choice.capture()
+    if mode == "generate" and not scope.is_masked:
+        note("generate")
+        run = scope.generate(prompt, capture=capture, layers=layers, streamer=streamer, **generation.kwargs())
+    else:
+        note("analyze")
+        run = scope.analyze(prompt, capture=capture, layers=layers)
+    timings["run"] = time.perf_counter() - start
+    out = Explained(run=run, timings=timings)
+    if choice.candidates and run.candidate_ids is not None:
+        out.results.append(("candidates", run.view_data()))   # a Run shows itself as candidates
+    stages: list[tuple[str, Callable[[], Any]]] = []
+    if choice.saliency:
+        stages.append(("saliency", lambda: run.saliency(choice.saliency)))
+    if choice.factors:
+        stages.append(("factors", lambda: run.factors(n=choice.factors, layers=choice.factor_layers)))
+    if choice.lens:
+        stages.append(("lens", lambda: run.lens()))
+    for name, compute in stages:
+        note(name)
+        begin = time.perf_counter()
+        out.results.append((name, compute()))
+        timings[name] = time.perf_counter() - begin
+    return out
+
+
+# ---------------------------------------------------------------------------- token streaming
+class TokenStreamer:
+    """A ``model.generate`` streamer that hands each new token (id and display string) to ``emit``.
+
+    The first ``put`` (the prompt) is skipped. ``cancelled()`` returning true stops
+    generation at the next token (by raising :class:`Cancelled`), for clients that left.
+    """
+
+    def __init__(self, tokenizer: Any, emit: Callable[[int, str], None],
+                 cancelled: Callable[[], bool] = lambda: False) -> None:
+        self.tokenizer = tokenizer
+        self.emit = emit
+        self.cancelled = cancelled
+        self._prompt_seen = False
+
+    def put(self, value: Any) -> None:
+        if self.cancelled():
+            raise Cancelled("the client went away")
+        if not self._prompt_seen:
+            self._prompt_seen = True
+            return
+        ids = value.reshape(-1).tolist()
+        for token_id, text in zip(ids, display_tokens(self.tokenizer, ids)):
+            self.emit(int(token_id), text)
+
+    def end(self) -> None:
+        pass
+
+
+class Cancelled(Exception):
+    """Generation stopped because nobody is waiting for it any more."""
