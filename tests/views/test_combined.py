@@ -60,7 +60,7 @@ def test_combined_names_the_parameter_that_is_wrong(run):
         combined(saliency=fac, factors=sal)
     with pytest.raises(TypeError, match="factors must be a factors result"):
         combined(saliency=sal, factors=np.zeros((2, 3)))
-    with pytest.raises(TypeError, match="title must be a string"):
+    with pytest.raises(ValueError, match=r"title must be a string, or None; got 3"):
         combined(sal, fac, title=3)
 
 
@@ -185,3 +185,32 @@ def test_combined_view_of_a_real_run_renders(browse, run, tmp_path):
     assert page.locator(".lms-kind-combined .lms-spark").count() == 2
     tinted = page.eval_on_selector_all(".lms-kind-combined .lms-tok-text", "els => els.map(e => e.style.backgroundColor)")
     assert all(c.startswith("rgb(") for c in tinted[: run.n_input]) and tinted[run.n_input] == ""
+
+
+def test_combined_shares_the_result_base(run):
+    import json
+
+    import matplotlib.pyplot as plt
+    from matplotlib.figure import Figure
+
+    from lmscope.core.results import Result
+
+    sal, fac = run.saliency(), run.factors(n=2)
+    view = combined(sal, fac, title="Why?")
+    assert isinstance(view, Result)
+    assert view.info == {"saliency": "grad_x_input", "factors": 2, "title": "Why?", "caption": None}
+    data = view.to_dict()
+    assert json.loads(json.dumps(data)) == data and data["kind"] == "combined"
+    frame = view.to_frame()
+    assert len(frame) == run.n_tokens and frame["token"].tolist() == run.tokens
+    assert frame["dominant"].tolist() == fac.dominant.tolist()
+    target = int(sal.targets[0])
+    np.testing.assert_allclose(frame[f"saliency @{target}"], sal.view_data()["attributions"][0], rtol=1e-6)
+    np.testing.assert_allclose(frame[fac.factor_labels()[1]], np.nan_to_num(fac.token_activity[1]), rtol=1e-6)
+    before = plt.get_fignums()
+    assert isinstance(view.plot(), Figure) and plt.get_fignums() == before
+    fig = Figure()
+    left, right = fig.subplots(1, 2)
+    assert view.plot(ax=right) is fig
+    assert len(fig.axes) == 1 + 1 + 2          # the untouched left axes, then the saliency row and two factor rows
+    assert fig.axes[0] is left and right not in fig.axes

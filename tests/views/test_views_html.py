@@ -191,3 +191,52 @@ def test_bundle_is_offline_guarded_and_uses_no_html_parsing():
         assert sink not in js, sink
     sources = "\n".join(p.read_text() for p in (REPO / "js" / "src").rglob("*.ts"))
     assert ".innerHTML" not in sources and ".insertAdjacentHTML" not in sources
+
+
+# ---------------------------------------------------------------------- the public view protocol
+def surprisal_view(run) -> dict:
+    """An activations view a user might build: one row, the surprisal of every token."""
+    bits = [float(i % 3) for i in range(run.n_tokens)]
+    return {"kind": "activations", "tokens": run.token_table(), "values": [bits],
+            "row_labels": ["surprisal (bits)"], "title": "How surprising each token was"}
+
+
+def test_a_users_own_class_with_only_view_data_renders(tiny_scopes, tmp_path):
+    from lmscope.views import ViewSource
+
+    run = tiny_scopes("gpt2").generate("1, 2, 3,", max_new_tokens=3)
+
+    class Plain:                      # implements the protocol, inherits nothing from lmscope
+        def view_data(self) -> dict:
+            return surprisal_view(run)
+
+    mine = Plain()
+    assert isinstance(mine, ViewSource)
+    html = fragment(mine)
+    assert 'data-kind="activations"' in html and bundle_js() in html
+    payload = json.loads(next(text for attrs, text in parse(html).scripts if attrs.get("type") == "application/json"))
+    assert payload["row_labels"] == ["surprisal (bits)"] and len(payload["tokens"]) == run.n_tokens
+    path = save_html(mine, tmp_path / "mine.html", title="Mine")
+    assert path.read_text(encoding="utf-8").count('data-kind="activations"') == 1
+    page = document([mine, {"view": mine, "heading": "again"}, run.lens()], title="gallery")
+    assert page.count('class="lmscope-root"') == 3
+
+    class Broken:
+        def view_data(self) -> dict:
+            return dict(surprisal_view(run), values=[[1.0]])
+
+    with pytest.raises(ViewDataError, match=r"values\[0\]"):
+        fragment(Broken())
+
+
+def test_a_users_own_class_inheriting_html_view_gets_repr_html_and_to_html(tiny_scopes, tmp_path):
+    run = tiny_scopes("gpt2").generate("1, 2, 3,", max_new_tokens=3)
+
+    class Surprise(HTMLView):
+        def view_data(self) -> dict:
+            return surprisal_view(run)
+
+    view = Surprise()
+    assert 'data-kind="activations"' in view._repr_html_()
+    text = view.to_html(tmp_path / "s.html").read_text(encoding="utf-8")
+    assert "<title>How surprising each token was</title>" in text and 'data-kind="activations"' in text

@@ -19,10 +19,14 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from ..core.checks import Integer, Text, validated
+from ..core.results import Result, with_info
 from .mixin import HTMLView
 from .schema import validate_view
 
 if TYPE_CHECKING:  # pragma: no cover
+    import pandas as pd
+    from matplotlib.axes import Axes
     from matplotlib.figure import Figure
 
 __all__ = ["Combined", "combined"]
@@ -59,7 +63,7 @@ def _check_same_tokens(sal: Mapping[str, Any], fac: Mapping[str, Any]) -> None:
 
 
 @dataclass(eq=False)
-class Combined(HTMLView):
+class Combined(Result, HTMLView):
     """Saliency and factors of one run, shown over the text once (see :func:`combined`)."""
 
     saliency: dict[str, Any]      # the saliency view's data
@@ -85,10 +89,35 @@ class Combined(HTMLView):
                                            + (f" ({factor_note})." if factor_note else "."))
         return data
 
-    def plot(self, *, target: int | None = None) -> Figure:
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON data: the combined view's data."""
+        from .schema import to_plain
+
+        return to_plain(self.view_data())
+
+    def to_frame(self) -> pd.DataFrame:
+        """One row per token: position, token, type, dominant factor, each factor's activity, each target's saliency."""
+        import pandas as pd
+
+        data = self.view_data()
+        labels = data.get("labels") or [f"factor {f}" for f in range(len(data["factors"]))]
+        frame = pd.DataFrame({"position": [t["position"] for t in data["tokens"]],
+                              "token": [t["token"] for t in data["tokens"]],
+                              "type": [t["type"] for t in data["tokens"]],
+                              "dominant": list(data["dominant"])})
+        for label, row in zip(labels, data["factors"]):
+            frame[label] = np.asarray(row, dtype=float)
+        for target, row in zip(data["targets"], data["attributions"]):
+            frame[f"saliency @{target}"] = np.asarray(row, dtype=float)
+        return frame
+
+    @validated(target=Integer(none=True))
+    def plot(self, ax: Axes | None = None, *, target: int | None = None) -> Figure:
         """Static figure: saliency of ``target`` (a position; default the first output) above one bar row per factor.
 
-        Bars of a factor are opaque where it dominates the token, faint elsewhere, as in the explorable.
+        Bars of a factor are opaque where it dominates the token, faint elsewhere, as in the
+        explorable. Drawn in ``ax``'s place when given (split into one row per panel), else
+        on a new figure that pyplot does not track.
         """
         import matplotlib
 
@@ -110,8 +139,21 @@ class Combined(HTMLView):
         k, n = factors.shape
         labels = data.get("labels") or [f"factor {f}" for f in range(k)]
         x = np.arange(n)
-        fig = new_figure(min(3.0 + 0.3 * n, 16.0), 1.6 + 0.7 * k)
-        axes = fig.subplots(k + 1, 1, sharex=True, squeeze=False, gridspec_kw={"height_ratios": [2] + [1] * k})[:, 0]
+        ratios = [2] + [1] * k
+        if ax is None:
+            fig = new_figure(min(3.0 + 0.3 * n, 16.0), 1.6 + 0.7 * k)
+            axes = fig.subplots(k + 1, 1, sharex=True, squeeze=False, gridspec_kw={"height_ratios": ratios})[:, 0]
+        else:
+            fig, spec = ax.figure, ax.get_subplotspec()
+            if spec is None:
+                raise ValueError("ax must be a subplot (fig.add_subplot / plt.subplots), so the saliency and "
+                                 "factor rows can share its place")
+            ax.remove()
+            grid = spec.subgridspec(k + 1, 1, height_ratios=ratios)
+            first = fig.add_subplot(grid[0])
+            axes = [first] + [fig.add_subplot(grid[i], sharex=first) for i in range(1, k + 1)]
+            for upper in axes[:-1]:
+                upper.tick_params(labelbottom=False)
         peak = float(row[:target].max()) if target > 0 and row[:target].max() > 0 else 1.0
         viridis, tab10 = matplotlib.colormaps["viridis"], matplotlib.colormaps["tab10"]
         colours = [viridis(v / peak) if p < target else (0, 0, 0, 0) for p, v in enumerate(row)]
@@ -139,6 +181,7 @@ class Combined(HTMLView):
                 f"factors={len(self.factors['factors'])})")
 
 
+@validated(title=Text(empty=True, none=True), caption=Text(empty=True, none=True))
 def combined(saliency: Any, factors: Any, *, title: str | None = None, caption: str | None = None) -> Combined:
     """Saliency and factors of one run in one explorable (text once, saliency tints, factor bars per token).
 
@@ -147,12 +190,10 @@ def combined(saliency: Any, factors: Any, *, title: str | None = None, caption: 
     view data. Both must describe the same tokens (one run); otherwise a ``ValueError``
     names the first position where they differ. Nothing is recomputed.
     """
-    for name, value in (("title", title), ("caption", caption)):
-        if value is not None and not isinstance(value, str):
-            raise TypeError(f"{name} must be a string or None, got {type(value).__name__}")
     sal = _source(saliency, "saliency", "saliency")
     fac = _source(factors, "factors", "factors")
     _check_same_tokens(sal, fac)
     view = Combined(saliency=sal, factors=fac, title=title, caption=caption)
     validate_view(view.view_data(), digits=None)
-    return view
+    return with_info(view, {"saliency": sal.get("method") or "saliency", "factors": len(fac["factors"]),
+                            "title": title, "caption": caption})

@@ -49,7 +49,12 @@ _CSP = ("default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inlin
 
 @runtime_checkable
 class ViewSource(Protocol):
-    """Anything that can produce view data, such as a result class using :class:`~lmscope.views.HTMLView`."""
+    """The public view protocol: any object whose ``view_data()`` returns view data (a dict with ``kind``).
+
+    lmscope's results implement it, and so can a class of yours: :func:`fragment`,
+    :func:`document` and :func:`save_html` render it, and :class:`~lmscope.views.HTMLView`
+    adds ``_repr_html_`` and ``to_html``.
+    """
 
     def view_data(self) -> dict[str, Any]: ...
 

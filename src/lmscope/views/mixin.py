@@ -12,21 +12,29 @@ __all__ = ["HTMLView"]
 
 
 class HTMLView:
-    """Mixin for results that show as an lmscope explorable.
+    """Mixin for results that show as an lmscope explorable; any class of yours can use it.
 
-    A result class implements :meth:`view_data`, returning its view's JSON data (see
-    :mod:`lmscope.views.schema`), and gains ``_repr_html_`` (inline in Jupyter, VS Code,
-    Colab) and :meth:`to_html` (a standalone offline page). Views only render what the
-    result already holds; nothing is recomputed.
+    **The view protocol.** An object is a view when it has a public ``view_data()`` method
+    returning its view's JSON data: a dict with a ``kind`` (one of
+    :data:`lmscope.views.KINDS`), the token list ``tokens`` and that kind's fields, as
+    written in the contract (``views/schemas/``, docs/views.md). Nothing more is needed for
+    :func:`lmscope.views.fragment`, :func:`~lmscope.views.document` and
+    :func:`~lmscope.views.save_html` to render it. Inheriting this mixin adds
+    ``_repr_html_`` (inline in Jupyter, VS Code, Colab) and :meth:`to_html` (a standalone
+    offline page). The data is validated before any HTML is written, so a mistake names its
+    field. ``view_data()`` should only arrange what the object holds: views never recompute.
 
-    >>> class Ones(HTMLView):
+    >>> class Surprise(HTMLView):
+    ...     def __init__(self, run, bits):
+    ...         self.run, self.bits = run, bits
     ...     def view_data(self):
-    ...         return {"kind": "saliency", "tokens": [...], "targets": [...], "attributions": [...]}
-    >>> Ones().to_html("ones.html")  # doctest: +SKIP
+    ...         return {"kind": "activations", "tokens": self.run.token_table(),
+    ...                 "values": [list(self.bits)], "row_labels": ["surprisal (bits)"]}
+    >>> Surprise(run, bits).to_html("surprise.html")  # doctest: +SKIP
     """
 
     def view_data(self) -> dict[str, Any]:
-        """The view's JSON data; result classes must implement this."""
+        """The view's JSON data (the public view protocol); every class using the mixin implements it."""
         raise NotImplementedError(f"{type(self).__name__} must implement view_data() returning its view's JSON data")
 
     def _repr_html_(self) -> str:
