@@ -20,7 +20,7 @@ import torch
 
 import lmscope
 from lmscope.capture import run_forward
-from lmscope.corpus import _pad_id, make_batches
+from lmscope.corpus import make_batches, pad_id
 from lmscope.testing import tiny_scope
 
 REPEATS = 5
@@ -75,7 +75,7 @@ def timed(fn) -> float:
 def measure(name: str, scope, texts: list[str], layers=None) -> float:
     corpus = scope.corpus(texts, layers=layers, batch_size=BATCH_SIZE, progress=False)
     batches = [(torch.as_tensor(ids, device=scope.device), torch.as_tensor(mask, device=scope.device))
-               for ids, mask, _c, _g in make_batches(corpus, BATCH_SIZE, _pad_id(scope.tokenizer))]
+               for ids, mask, _c, _g in make_batches(corpus, BATCH_SIZE, pad_id(scope.tokenizer))]
     n_tokens = sum(int(mask.sum()) for _ids, mask in batches)
 
     def forward() -> None:

@@ -9,7 +9,7 @@ from sklearn.decomposition import NMF, non_negative_factorization
 
 import lmscope
 from lmscope.capture import run_forward
-from lmscope.corpus import Corpus, CorpusFileError, _rows, forward_batches, load_corpus
+from lmscope.corpus import Corpus, CorpusFileError, TopK, factor_rows, forward_batches, load_corpus
 
 TEXTS = [
     "The quick brown fox jumps over the lazy dog.",
@@ -135,7 +135,7 @@ def test_streaming_factors(tiny_scopes):
     assert result is corpus.factor_result and result.components.shape == (3, 128) and result.steps > 4
     assert result.dominant_count.sum() == corpus.n_counted and (result.mean_activity > 0).all()
     # Close to a full-batch NMF of the same (clipped) activations.
-    rows = np.concatenate([_rows(acts, corpus.layers, valid) for valid, _g, acts in
+    rows = np.concatenate([factor_rows(acts, corpus.layers, valid) for valid, _g, acts in
                            forward_batches(scope, corpus, layers=corpus.layers, batch_size=4, desc="",
                                            progress=False)])
     assert rows.shape[0] == corpus.n_counted and rows.min() >= 0
@@ -151,7 +151,7 @@ def test_streaming_factors(tiny_scopes):
     assert len(table) == 5 and (np.diff(table["activation"]) <= 0).all()
     assert table["activation"].iloc[0] >= result.mean_activity[1]
     stats = result.stats()
-    assert list(stats.columns[:4]) == ["neurons", "share", "common_0", "common_1"]
+    assert list(stats.columns[:5]) == ["label", "neurons", "share", "common_0", "common_1"]
     again = corpus.factors(n=3, batch_rows=64, epochs=2, progress=False)
     np.testing.assert_array_equal(again.components, result.components)      # random_state=0: reproducible
 
@@ -212,7 +212,7 @@ def test_bad_input_names_the_fix(tiny_scopes):
     assert scope.corpus([{"body": "hello there"}], text_key="body", progress=False).n_docs == 1
     with pytest.raises(ValueError, match="layer 9 is out of range"):
         scope.corpus(TEXTS, layers=[9], progress=False)
-    with pytest.raises(ValueError, match="long_texts='split' is not known; choose 'truncate'"):
+    with pytest.raises(ValueError, match="long_texts must be one of 'truncate' .*'window' .*; got 'split'"):
         scope.corpus(TEXTS, long_texts="split", progress=False)
     with pytest.raises(ValueError, match=r"max_length=500 exceeds the context.*\(128 positions\)"):
         scope.corpus(TEXTS, max_length=500, progress=False)
@@ -247,10 +247,8 @@ def test_bad_input_names_the_fix(tiny_scopes):
 
 
 def test_incremental_top_k_equals_top_k_of_everything():
-    from lmscope.corpus import _TopK
-
     generator = torch.Generator().manual_seed(0)
-    top = _TopK(5, 300, torch.device("cpu"))
+    top = TopK(5, 300, torch.device("cpu"))
     batches, seen = [], 0
     for size in [3, 1, 40, 7] + [20] * 40:      # fewer rows than k first, then mostly filtered batches
         rows = torch.randn(size, 300, generator=generator)
