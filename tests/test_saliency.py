@@ -299,7 +299,7 @@ def test_result_exports(tiny_scopes):
     assert [len(row) for row in data["attributions"]] == sal.targets.tolist()     # the tokens before each target
     assert data["tokens"][0]["value"] == pytest.approx(sal.matrix[-1, 0])
     np.testing.assert_allclose(sal.row(int(sal.targets[1])), data["attributions"][1])
-    frame = sal.to_pandas()
+    frame = sal.to_frame()
     assert frame.shape == sal.matrix.shape
     assert frame.index.get_level_values("target").tolist() == sal.targets.tolist()
     assert frame.columns.get_level_values("token").tolist() == run.tokens
@@ -317,6 +317,38 @@ def test_view_and_plot(tiny_scopes, tmp_path):
         assert isinstance(sal.plot(), Figure)
     assert "lmscope" in sal._repr_html_()
     assert sal.to_html(tmp_path / "s.html").exists()
+
+
+def test_plot_leaves_pyplot_alone_and_draws_on_a_given_axes(tiny_scopes):
+    import matplotlib.pyplot as plt
+
+    from lmscope.core.results import Result
+
+    sal = tiny_scopes("gpt2").generate("1, 2, 3,", max_new_tokens=2).saliency()
+    assert isinstance(sal, Result)
+    before = plt.get_fignums()
+    figure = sal.plot()
+    assert plt.get_fignums() == before and figure.axes[0].get_title() == "saliency: grad_x_input"
+    own, axes = plt.subplots(1, 2)
+    try:
+        assert sal.plot(ax=axes[1]) is own and axes[1].get_title() == "saliency: grad_x_input"
+        assert not axes[0].images
+    finally:
+        plt.close(own)
+    with pytest.raises(ValueError, match="ax must be a matplotlib Axes or None"):
+        sal.plot(ax="left")
+
+
+def test_masked_view_keeps_attributions_on_both_sides_of_the_mask(tiny_scopes):
+    scope = tiny_scopes("bert")
+    sal = scope.analyze("The quick [MASK] fox jumps").saliency()
+    view = sal.view_data()
+    validate_view(view)
+    mask = view["targets"][0]
+    row = np.array(view["attributions"][0])
+    np.testing.assert_array_equal(row, sal.matrix[0])                 # the whole row, as to_dict gives it
+    assert (row[mask + 1:] > 0).all() and (row[:mask] > 0).all()
+    assert view["attributions"][0] == sal.to_dict()["attributions"][0]
 
 
 def test_saliency_methods_listed():

@@ -1,4 +1,5 @@
-"""Bad input to saliency: every error names the parameter, the allowed values and the fix."""
+"""Bad input to saliency: every error names the parameter, the allowed values and the fix,
+in the shared wording of lmscope.core.checks (the same message the CLI and the explorer give)."""
 
 import numpy as np
 import pytest
@@ -7,6 +8,8 @@ from torch import nn
 
 import lmscope
 from lmscope import Run
+from lmscope.core.checks import message
+from lmscope.saliency import compute_saliency, method_info
 
 
 @pytest.fixture
@@ -15,29 +18,35 @@ def run(tiny_scopes):
 
 
 def test_unknown_method_lists_valid_ones(run):
-    with pytest.raises(ValueError, match="unknown saliency method 'smoothgrad'.*grad_x_input.*attention_flow"):
+    with pytest.raises(ValueError, match="method must be one of 'grad_x_input', .*'attention_flow'.*got 'smoothgrad'"):
         run.saliency("smoothgrad")
 
 
 @pytest.mark.parametrize("targets,match", [
-    ([0], "outside the sequence.*between 1 .*position 0 has no token before it"),
-    ([100], "outside the sequence: this run has \\d+ tokens"),
-    ([-100], "outside the sequence"),
-    ([], "targets is empty"),
-    (["3"], "integer positions"),
-    (3.5, "list of token positions"),
+    ([0], "targets: position 0 is outside the sequence.*from 1 \\(position 0 has no token before it\\)"),
+    ([100], "outside the sequence: it has \\d+ tokens"),
+    ([-100], "outside the sequence.*negative counts from the end"),
+    ([], "targets must be an int or a non-empty list of ints \\(token positions\\), or None; got \\[\\]"),
+    (["3"], "targets must be an int or a non-empty list of ints"),
+    (3.5, "targets must be an int or a non-empty list of ints.*got 3.5"),
 ])
 def test_bad_targets(run, targets, match):
     with pytest.raises(ValueError, match=match):
         run.saliency(targets=targets)
 
 
+def test_negative_targets_count_from_the_end_as_in_the_lens(run):
+    assert run.saliency(targets=[-1, -2]).targets.tolist() == [run.n_tokens - 2, run.n_tokens - 1]
+    assert run.saliency(targets=-1).targets.tolist() == [run.n_tokens - 1]
+
+
 def test_contrast_that_is_not_one_token_says_how_it_tokenises(run):
-    with pytest.raises(ValueError, match=r"contrast=' 1565' tokenises to 3 tokens \[' 1', '56', '5'\].*single token"):
+    with pytest.raises(ValueError, match=r"contrast: ' 1565' is not one token: the tokenizer splits it into 3 tokens "
+                                         r"\[' 1', '56', '5'\].*pass single tokens or ids"):
         run.saliency(contrast=" 1565")
-    with pytest.raises(ValueError, match="not a token id"):
+    with pytest.raises(ValueError, match="contrast: token id 1000000 is outside the vocabulary"):
         run.saliency(contrast=10**6)
-    with pytest.raises(ValueError, match="contrast must be a token string"):
+    with pytest.raises(ValueError, match="contrast must be a non-empty string or an integer >= 0, or None; got ''"):
         run.saliency(contrast="")
 
 
@@ -47,10 +56,10 @@ def test_contrast_only_where_it_applies(run):
 
 
 @pytest.mark.parametrize("options,match", [
-    ({"normalize": "softmax"}, "normalize='softmax' is not known; choose from \\('sum', 'max', 'none'\\)"),
-    ({"aggregation": "l1"}, "aggregation='l1' is not known; choose from \\('l2', 'sum', 'mean_abs'\\)"),
-    ({"score": "loss"}, "score='loss' is not known; choose from"),
-    ({"chunk_size": 0}, "chunk_size must be a positive integer"),
+    ({"normalize": "softmax"}, "normalize must be one of 'sum' \\(.*\\), 'max' \\(.*\\), 'none' .*got 'softmax'"),
+    ({"aggregation": "l1"}, "aggregation must be one of 'l2' \\(.*'sum' \\(.*'mean_abs' .*got 'l1'"),
+    ({"score": "loss"}, "score must be one of 'logit' .*'logprob' .*'prob' .*got 'loss'"),
+    ({"chunk_size": 0}, "chunk_size must be a positive integer; got 0"),
     ({"n_steps": 10}, "'grad_x_input' does not take \\['n_steps'\\]; its options are: targets, normalize"),
 ])
 def test_bad_options(run, options, match):
@@ -60,12 +69,14 @@ def test_bad_options(run, options, match):
 
 @pytest.mark.parametrize("options,match", [
     ({"n_steps": 0}, "n_steps must be a positive integer"),
-    ({"integration": "simpson"}, "integration='simpson' is not known"),
-    ({"baseline": "cls"}, "baseline='cls' is not known; choose 'zeros'"),
+    ({"n_steps": 1, "integration": "riemann_trapezoid"}, "n_steps must be at least 2 for integration='riemann_trape"),
+    ({"integration": "simpson"}, "integration must be one of 'gausslegendre', .*got 'simpson'"),
+    ({"baseline": "cls"}, "baseline must be one of 'zeros', 'pad', .* or an integer >= 0 or an array .*got 'cls'"),
+    ({"baseline": 10**6}, "baseline: token id 1000000 is outside the vocabulary"),
     ({"baseline": "mask"}, "has no mask token"),
     ({"baseline": np.zeros(5)}, "must broadcast to \\(positions, hidden\\)"),
-    ({"step_batch": -1}, "step_batch must be a positive integer"),
-    ({"reuse_prefix": "yes"}, "reuse_prefix must be True or False"),
+    ({"step_batch": -1}, "step_batch must be a positive integer, or None; got -1"),
+    ({"reuse_prefix": "yes"}, "reuse_prefix must be True or False; got 'yes'"),
 ])
 def test_bad_integrated_gradients_options(run, options, match):
     with pytest.raises(ValueError, match=match):
@@ -73,14 +84,16 @@ def test_bad_integrated_gradients_options(run, options, match):
 
 
 @pytest.mark.parametrize("method,options,match", [
-    ("erasure", {"mode": "blank"}, "mode='blank' is not known; choose from \\('replace', 'drop'\\)"),
-    ("erasure", {"batch_size": 0}, "batch_size must be a positive integer"),
-    ("attention", {"layer": 7}, "layer=7 is out of range: this model has 2 layers"),
-    ("attention", {"layer": "max"}, "layer='max' is not known"),
-    ("attention", {"head": 9}, "head=9 is out of range: this model has 4 heads"),
-    ("attention_rollout", {"residual": "yes"}, "residual must be True or False"),
-    ("lime", {"n_samples": 0}, "n_samples must be a positive integer"),
-    ("gradient_shap", {"random_state": "x"}, "random_state must be an integer or None"),
+    ("erasure", {"mode": "blank"}, "mode must be one of 'replace' \\(.*\\), 'drop' \\(.*got 'blank'"),
+    ("erasure", {"batch_size": 0}, "batch_size must be a positive integer; got 0"),
+    ("attention", {"layer": 7}, "layer: layer 7 is out of range: this model has 2 layers"),
+    ("attention", {"layer": "max"}, "layer must be an integer or one of 'mean' .*got 'max'"),
+    ("attention", {"head": 9}, "head: head 9 is out of range: this model has 4 heads"),
+    ("attention", {"head": -1}, "head must be an integer >= 0, or None; got -1"),
+    ("attention_rollout", {"residual": "yes"}, "residual must be True or False; got 'yes'"),
+    ("lime", {"n_samples": 0}, "n_samples must be a positive integer; got 0"),
+    ("gradient_shap", {"random_state": "x"}, "random_state must be an integer, or None; got 'x'"),
+    ("gradient_shap", {"stdevs": -1.0}, "stdevs must be a number >= 0; got -1.0"),
 ])
 def test_bad_method_options(run, method, options, match):
     with pytest.raises(ValueError, match=match):

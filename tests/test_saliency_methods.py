@@ -139,6 +139,46 @@ def test_attention_flow_equals_networkx_max_flow(tiny_scopes, family):
             assert sal.matrix[i, position] == pytest.approx(expected, abs=1e-4)
 
 
+ATTENTION_METHODS = {"attention": {}, "attention_mean": {"layer": "mean"}, "attention_head": {"layer": 0, "head": 1},
+                     "attention_rollout": {}, "attention_flow": {}}
+
+
+@pytest.mark.parametrize("family", ("llama", "gpt2", "bert"))
+def test_attention_methods_read_captured_weights_and_equal_one_model_pass(tiny_scopes, family, monkeypatch):
+    scope = tiny_scopes(family)
+    captured = sample_run(scope, capture=("attentions",))
+    bare = sample_run(scope, capture=())
+    assert captured.attentions is not None and bare.attentions is None
+    from_model = {}
+    for key, options in ATTENTION_METHODS.items():
+        sal = bare.saliency(key.split("_mean")[0].split("_head")[0], normalize="none", **options)
+        assert sal.extras["attention_source"] == "model"
+        from_model[key] = sal
+
+    def no_forward(*_args, **_kwargs):
+        raise AssertionError("the model ran although the run captured the attention weights")
+
+    monkeypatch.setattr("lmscope.saliency.attention.run_forward", no_forward)
+    for key, options in ATTENTION_METHODS.items():
+        sal = captured.saliency(key.split("_mean")[0].split("_head")[0], normalize="none", **options)
+        assert sal.extras["attention_source"] == "captured"
+        np.testing.assert_array_equal(sal.matrix, from_model[key].matrix)       # identical, not just close
+
+
+def test_attention_runs_the_model_once_when_the_needed_layers_were_not_captured(tiny_scopes, monkeypatch):
+    import lmscope.saliency.attention as attention
+
+    scope = tiny_scopes("llama")
+    run = scope.generate("1, 2, 3,", max_new_tokens=2, capture=("attentions",), layers=[0])
+    calls = []
+    original = attention.run_forward
+    monkeypatch.setattr(attention, "run_forward", lambda *a, **k: calls.append(k["layers"]) or original(*a, **k))
+    assert run.saliency("attention", layer=0).extras["attention_source"] == "captured"
+    assert run.saliency("attention", layer=-1).extras["attention_source"] == "model"
+    assert run.saliency("attention_rollout").extras["attention_source"] == "model"
+    assert calls == [[scope.n_layers - 1], list(range(scope.n_layers))]          # one pass per call
+
+
 def test_attention_on_sdpa_model_switches_to_eager_and_back(tiny_scopes):
     scope = tiny_scopes("llama")
     kernel = scope.model.config._attn_implementation
@@ -152,7 +192,7 @@ def test_deeplift_and_gradient_shap_follow_captum(tiny_scopes):
     from captum.attr import DeepLift, GradientShap
 
     from lmscope.saliency.captum_methods import _TargetScore
-    from lmscope.saliency.engine import make_problem
+    from lmscope.saliency.prepare import make_problem
 
     scope = tiny_scopes("llama")
     run = scope.generate("1, 2, 3,", max_new_tokens=2)

@@ -1,7 +1,10 @@
 """Attention-based saliency: raw attention, attention rollout and attention flow (Abnar & Zuidema 2020).
 
-All three read the attention weights of one forward pass (fused kernels such as sdpa hide
-them, so the pass runs with eager attention, restored afterwards). Rollout and flow treat
+All three read attention weights: the run's own, when it captured them for the layers a
+method needs (``capture=("attentions", ...)``, as the explorer does), else those of one
+forward pass over the run's tokens (fused kernels such as sdpa hide them, so that pass
+runs with eager attention, restored afterwards). Both give the same numbers: the capture
+is the same pass. Rollout and flow treat
 each layer as mixing positions by ``0.5 * A + 0.5 * I`` (attention averaged over heads plus
 the residual connection, rows renormalised): rollout multiplies these matrices from the
 first layer up; flow finds the maximum flow from the target's read position at the top to
@@ -15,6 +18,7 @@ from typing import Any
 import numpy as np
 
 from ..capture import run_forward
+from ..core.checks import resolve_layers
 from .engine import Problem
 from .registry import Raw, register
 
@@ -22,17 +26,29 @@ from .registry import Raw, register
 FLOW_SCALE = 1 << 20
 
 
-def _attentions(problem: Problem) -> np.ndarray:
-    """Attention weights ``(layers, heads, L, L)`` as float64 over the positions the targets need."""
-    length = problem.length(np.arange(len(problem.targets)))
-    ids = problem.ids[:length][None]
+def attention_weights(problem: Problem, layers: list[int]) -> tuple[np.ndarray, str]:
+    """Attention weights ``(len(layers), heads, n, n)`` as float64, and where they came from.
+
+    ``"captured"``: the run's own weights, when it captured every layer in ``layers``;
+    ``"model"``: one forward pass over the run's tokens, stored as a capture stores them
+    (float32), so both sources give identical matrices.
+    """
+    captured, have = problem.attentions, problem.attention_layers
+    if captured is not None and captured.shape[-1] == problem.n and set(layers) <= set(have):
+        return captured[[have.index(layer) for layer in layers]].astype(np.float64), "captured"
     try:
-        got = run_forward(problem.anatomy, ids, capture=("attentions",), layers=None, logits_from=None)
+        got = run_forward(problem.anatomy, problem.ids[None], capture=("attentions",), layers=layers,
+                          logits_from=None)
     except (ValueError, RuntimeError) as exc:
         raise ValueError(f"attention saliency needs the model's attention weights, which {problem.scope.name} "
                          f"does not expose as loaded ({exc}); load it with attn_implementation='eager', "
                          "or use a gradient method such as 'grad_x_input'") from exc
-    return np.stack([got.attentions[layer][0].double().cpu().numpy() for layer in range(problem.anatomy.n_layers)])
+    weights = np.stack([got.attentions[layer][0].float().cpu().numpy() for layer in layers])
+    return weights.astype(np.float64), "model"
+
+
+def _all_layers(problem: Problem) -> tuple[np.ndarray, str]:
+    return attention_weights(problem, list(range(problem.anatomy.n_layers)))
 
 
 def _mixing(attentions: np.ndarray, residual: bool) -> np.ndarray:
@@ -52,49 +68,37 @@ def _rows(problem: Problem, per_read: np.ndarray) -> np.ndarray:
     return matrix
 
 
-def _check_residual(residual: Any) -> bool:
-    if not isinstance(residual, bool):
-        raise ValueError(f"residual must be True or False, got {residual!r}")
-    return residual
-
-
-@register("attention", options={"layer": -1, "head": None})
-def attention(problem: Problem, *, layer: int | str, head: int | None, **_: Any) -> Raw:
+@register("attention", needs={"attentions"})
+def attention(problem: Problem, *, layer: int | str = -1, head: int | None = None) -> Raw:
     """Attention weights from the target's read position: ``layer`` (index, default last, or ``"mean"``), heads averaged or one ``head``."""
-    attn = _attentions(problem)
-    n_layers, n_heads = attn.shape[:2]
-    if isinstance(layer, str):
-        if layer != "mean":
-            raise ValueError(f"layer={layer!r} is not known; pass a layer index (0..{n_layers - 1}, negative from "
-                             "the end) or 'mean' for the average over layers")
+    n_layers = problem.anatomy.n_layers
+    if layer == "mean":
+        attn, source = _all_layers(problem)
         chosen = attn.mean(0)
-    elif isinstance(layer, (int, np.integer)) and not isinstance(layer, bool) and -n_layers <= layer < n_layers:
-        chosen = attn[int(layer)]
     else:
-        raise ValueError(f"layer={layer!r} is out of range: this model has {n_layers} layers (0..{n_layers - 1}), "
-                         "or pass 'mean'")
-    if head is None:
-        weights = chosen.mean(0)
-    elif isinstance(head, (int, np.integer)) and not isinstance(head, bool) and 0 <= head < n_heads:
-        weights = chosen[int(head)]
-    else:
-        raise ValueError(f"head={head!r} is out of range: this model has {n_heads} heads (0..{n_heads - 1}); "
-                         "None averages them")
-    return Raw(_rows(problem, weights), signed=False)
+        attn, source = attention_weights(problem, resolve_layers(layer, n_layers, name="layer"))
+        chosen = attn[0]
+    n_heads = chosen.shape[0]
+    if head is not None and head >= n_heads:
+        raise ValueError(f"head: head {head} is out of range: this model has {n_heads} heads "
+                         f"(0..{n_heads - 1}); None averages them")
+    weights = chosen.mean(0) if head is None else chosen[head]
+    return Raw(_rows(problem, weights), signed=False, extras={"attention_source": source})
 
 
-@register("attention_rollout", options={"residual": True})
-def attention_rollout(problem: Problem, *, residual: bool, **_: Any) -> Raw:
+@register("attention_rollout", needs={"attentions"})
+def attention_rollout(problem: Problem, *, residual: bool = True) -> Raw:
     """Attention rollout (Abnar & Zuidema 2020): head-averaged attention plus residual, multiplied across layers."""
-    mixing = _mixing(_attentions(problem), _check_residual(residual))
+    attn, source = _all_layers(problem)
+    mixing = _mixing(attn, residual)
     rollout = mixing[0]
     for layer_mix in mixing[1:]:
         rollout = layer_mix @ rollout
-    return Raw(_rows(problem, rollout), signed=False)
+    return Raw(_rows(problem, rollout), signed=False, extras={"attention_source": source})
 
 
-@register("attention_flow", options={"residual": True})
-def attention_flow(problem: Problem, *, residual: bool, **_: Any) -> Raw:
+@register("attention_flow", needs={"attentions"})
+def attention_flow(problem: Problem, *, residual: bool = True) -> Raw:
     """Attention flow (Abnar & Zuidema 2020): maximum flow through the layers' attention graph to each input.
 
     Solved with SciPy's ``maximum_flow`` on integer capacities (weights x 2^20, rounded),
@@ -103,7 +107,8 @@ def attention_flow(problem: Problem, *, residual: bool, **_: Any) -> Raw:
     from scipy.sparse import csr_matrix
     from scipy.sparse.csgraph import maximum_flow
 
-    mixing = _mixing(_attentions(problem), _check_residual(residual))  # (layers, L, L)
+    attn, origin = _all_layers(problem)
+    mixing = _mixing(attn, residual)                                    # (layers, n, n)
     n_layers = mixing.shape[0]
     capacities = np.rint(mixing * FLOW_SCALE).astype(np.int32)
     matrix = np.zeros((len(problem.targets), problem.n))
@@ -118,7 +123,7 @@ def attention_flow(problem: Problem, *, residual: bool, **_: Any) -> Raw:
         for position in range(span):
             flow = maximum_flow(graph, source, position)       # bottom layer = node ids 0..width-1
             matrix[i, position] = flow.flow_value / FLOW_SCALE
-    return Raw(matrix, signed=False)
+    return Raw(matrix, signed=False, extras={"attention_source": origin})
 
 
 def _flow_graph(capacities: np.ndarray, csr_matrix) -> Any:

@@ -21,18 +21,8 @@ import torch
 from torch import nn
 
 from .engine import Problem, aggregate, place
-from .gradients import baseline_embeddings
+from .gradients import Baseline, Token, baseline_embeddings
 from .registry import Raw, register
-
-
-def require_captum(method: str) -> None:
-    """A clear error when the optional Captum package is missing."""
-    try:
-        import captum.attr  # noqa: F401
-    except ImportError as exc:
-        raise ImportError(f"saliency method {method!r} uses Captum, an optional dependency; install it with "
-                          "pip install 'lmscope[captum]' (or pip install captum), or use a built-in method such "
-                          "as 'grad_x_input' or 'integrated_gradients'") from exc
 
 
 class _TargetScore(nn.Module):
@@ -67,8 +57,6 @@ def _per_target(problem: Problem, baseline: Any, attribute) -> tuple[np.ndarray,
 @contextmanager
 def _seeded(random_state: int | None) -> Iterator[None]:
     """Seed torch's and numpy's global generators (Captum samples from both) and restore them after."""
-    if random_state is not None and (not isinstance(random_state, int) or isinstance(random_state, bool)):
-        raise ValueError(f"random_state must be an integer or None, got {random_state!r}")
     devices = [torch.cuda.current_device()] if torch.cuda.is_available() else []
     numpy_state = np.random.get_state()
     with torch.random.fork_rng(devices=devices):
@@ -81,15 +69,9 @@ def _seeded(random_state: int | None) -> Iterator[None]:
             np.random.set_state(numpy_state)
 
 
-def _positive(name: str, value: Any) -> int:
-    if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-        raise ValueError(f"{name} must be a positive integer, got {value!r}")
-    return value
-
-
-@register("deeplift", gradients=True, contrast=True, captum=True,
-          options={"aggregation": "l2", "score": "logit", "contrast": None, "baseline": "zeros"})
-def deeplift(problem: Problem, *, aggregation: str, baseline: Any, **_: Any) -> Raw:
+@register("deeplift", needs={"model", "gradients", "captum"})
+def deeplift(problem: Problem, *, aggregation: str = "l2", score: str = "logit", contrast: Token = None,
+             baseline: Baseline = "zeros") -> Raw:
     """Captum's DeepLift on the input embeddings (rescale rule where Captum knows the nonlinearity)."""
     from captum.attr import DeepLift
 
@@ -102,15 +84,12 @@ def deeplift(problem: Problem, *, aggregation: str, baseline: Any, **_: Any) -> 
     return Raw(matrix, signed=aggregation == "sum")
 
 
-@register("gradient_shap", gradients=True, contrast=True, captum=True,
-          options={"aggregation": "l2", "score": "logit", "contrast": None, "baseline": "zeros", "n_samples": 20,
-                   "stdevs": 0.0, "random_state": 0})
-def gradient_shap(problem: Problem, *, aggregation: str, baseline: Any, n_samples: int, stdevs: float,
-                  random_state: int | None, **_: Any) -> Raw:
+@register("gradient_shap", needs={"model", "gradients", "captum"})
+def gradient_shap(problem: Problem, *, aggregation: str = "l2", score: str = "logit", contrast: Token = None,
+                  baseline: Baseline = "zeros", n_samples: int = 20, stdevs: float = 0.0,
+                  random_state: int | None = 0) -> Raw:
     """Captum's GradientShap on the input embeddings: expected gradients at random points between baseline and input."""
     from captum.attr import GradientShap
-
-    _positive("n_samples", n_samples)
 
     def attribute(module, inputs, baselines, _length):
         return GradientShap(module).attribute(inputs, baselines=baselines, n_samples=n_samples, stdevs=stdevs)
@@ -125,8 +104,6 @@ def gradient_shap(problem: Problem, *, aggregation: str, baseline: Any, n_sample
 def _surrogate(problem: Problem, method_cls, *, baseline: Any, n_samples: int, batch_size: int,
                random_state: int | None) -> Raw:
     """LIME / KernelShap with one feature per earlier token."""
-    _positive("n_samples", n_samples)
-    _positive("batch_size", batch_size)
 
     def attribute(module, inputs, baselines, length):
         mask = torch.arange(length, device=inputs.device)[None, :, None].expand(1, length, inputs.shape[-1])
@@ -140,13 +117,9 @@ def _surrogate(problem: Problem, method_cls, *, baseline: Any, n_samples: int, b
     return Raw(matrix, signed=True)
 
 
-_SURROGATE_OPTIONS = {"score": "logit", "contrast": None, "baseline": "zeros", "n_samples": 100, "batch_size": 16,
-                      "random_state": 0}
-
-
-@register("lime", contrast=True, captum=True, options=_SURROGATE_OPTIONS)
-def lime(problem: Problem, *, baseline: Any, n_samples: int, batch_size: int, random_state: int | None,
-         **_: Any) -> Raw:
+@register("lime", needs={"model", "captum"})
+def lime(problem: Problem, *, score: str = "logit", contrast: Token = None, baseline: Baseline = "zeros",
+         n_samples: int = 100, batch_size: int = 16, random_state: int | None = 0) -> Raw:
     """Captum's LIME with each earlier token a feature (absent = baseline embedding); signed."""
     from captum.attr import Lime
 
@@ -154,9 +127,9 @@ def lime(problem: Problem, *, baseline: Any, n_samples: int, batch_size: int, ra
                       random_state=random_state)
 
 
-@register("kernel_shap", contrast=True, captum=True, options=_SURROGATE_OPTIONS)
-def kernel_shap(problem: Problem, *, baseline: Any, n_samples: int, batch_size: int, random_state: int | None,
-                **_: Any) -> Raw:
+@register("kernel_shap", needs={"model", "captum"})
+def kernel_shap(problem: Problem, *, score: str = "logit", contrast: Token = None, baseline: Baseline = "zeros",
+                n_samples: int = 100, batch_size: int = 16, random_state: int | None = 0) -> Raw:
     """Captum's KernelShap with each earlier token a feature (absent = baseline embedding); signed."""
     from captum.attr import KernelShap
 

@@ -31,15 +31,12 @@ import numpy as np
 import torch
 from torch import nn
 
-from ..core.tokens import display_tokens
+from ..core.checks import message
+from .registry import CONSTRAINTS, without
 
 if TYPE_CHECKING:  # pragma: no cover
-    from ..core.record import Record as Run
-    from ..scope import Scope
+    from ..core.record import ModelLink as Scope
 
-SCORES = ("logit", "logprob", "prob")
-AGGREGATIONS = ("l2", "sum", "mean_abs")
-NO_GRADIENT_METHODS = ("erasure", "attention", "attention_rollout", "attention_flow")
 # Largest graph (batch x positions rows in the leaves) whose targets share one vmapped
 # backward pass; above it each target gets its own pass (see batched_grad).
 VMAP_MAX_ROWS = 512
@@ -66,8 +63,10 @@ class Problem:
     ids: torch.Tensor            # (n,) token ids on the model's device
     targets: np.ndarray          # (k,) sorted positions of the explained tokens
     target_ids: torch.Tensor     # (k,) the token each target is explained as
-    score: str                   # one of SCORES; each method passes its own default
+    score: str                   # "logit" | "logprob" | "prob"; each method has its own default
     foil_ids: torch.Tensor | None = None   # (k,) contrastive foil per target, or None
+    attentions: np.ndarray | None = field(default=None, repr=False)  # the run's captured weights, if any
+    attention_layers: list[int] = field(default_factory=list)        # layers of ``attentions``
     _base: torch.Tensor | None = field(default=None, repr=False)
 
     # ------------------------------------------------------------------ geometry
@@ -243,7 +242,7 @@ def batched_grad(scores: torch.Tensor, leaves: list[torch.Tensor], scope: Scope,
     also fall back to one pass per score.
     """
     if scores.grad_fn is None:
-        raise RuntimeError(_no_gradient_message(scope))
+        raise RuntimeError(no_gradient_message(scope))
     k = scores.shape[0]
     rows = sum(leaf[..., 0].numel() for leaf in leaves)
     if k > 1 and rows <= VMAP_MAX_ROWS:
@@ -274,30 +273,18 @@ def _model_kwargs(model: nn.Module) -> dict[str, Any]:
     return _KWARGS_CACHE[cls]
 
 
+def no_gradient_message(scope: Scope) -> str:
+    """Why there is no gradient, and the methods that need none (from the registry)."""
+    return (f"{scope.name} gives no gradient with respect to its input embeddings (quantized or "
+            "integer weights, or a forward pass run without autograd); load it in floating point, e.g. "
+            "lmscope.load(model_id, dtype='float32'), or use a method that needs no gradients: "
+            f"{', '.join(without('gradients'))}")
+
+
 def _cache_argument(model: nn.Module) -> str | None:
     """The keyword that passes a KV cache to this model's forward (``cache``, formerly ``past_key_values``)."""
     params = inspect.signature(model.forward).parameters
     return next((name for name in ("cache", "past_key_values") if name in params), None)
-
-
-def _no_gradient_message(scope: Scope) -> str:
-    return (f"{scope.name} gives no gradient with respect to its input embeddings (quantized or "
-            "integer weights, or a forward pass run without autograd); load it in floating point, e.g. "
-            "lmscope.load(model_id, dtype='float32'), or use a method that needs no gradients: "
-            f"{', '.join(NO_GRADIENT_METHODS)}")
-
-
-def check_gradients(scope: Scope, method: str) -> None:
-    """A clear error, before any work, when the model cannot give gradients."""
-    model = scope.model
-    quantized = bool(getattr(model, "is_quantized", False)) or getattr(model, "hf_quantizer", None) is not None
-    dtypes = {p.dtype for p in model.parameters()}
-    integer = sorted(str(d) for d in dtypes if not d.is_floating_point)
-    if quantized or integer:
-        what = f"integer weights ({', '.join(integer)})" if integer else "quantized weights"
-        raise ValueError(f"method={method!r} needs gradients, but {scope.name} has {what}; load it in floating "
-                         "point (lmscope.load(model_id, dtype='float32') or 'bfloat16'), or use a method that "
-                         f"needs no gradients: {', '.join(NO_GRADIENT_METHODS)}")
 
 
 # ---------------------------------------------------------------------------- rows
@@ -309,7 +296,7 @@ def aggregate(vectors: torch.Tensor, how: str) -> torch.Tensor:
         return vectors.sum(-1)
     if how == "mean_abs":
         return vectors.abs().mean(-1)
-    raise ValueError(f"aggregation={how!r} is not known; choose from {AGGREGATIONS}")
+    raise ValueError(message("aggregation", CONSTRAINTS["aggregation"], how))
 
 
 def place(matrix: np.ndarray, row: int, values: torch.Tensor | np.ndarray, span: int) -> None:
@@ -317,102 +304,6 @@ def place(matrix: np.ndarray, row: int, values: torch.Tensor | np.ndarray, span:
     if isinstance(values, torch.Tensor):
         values = values.detach().float().cpu().numpy()
     matrix[row, :span] = values[:span]
-
-
-# ---------------------------------------------------------------------------- set-up
-def resolve_token(tokenizer, value: int | str, what: str) -> int:
-    """A token id from an id or a string that must be exactly one token."""
-    if isinstance(value, (int, np.integer)) and not isinstance(value, bool):
-        vocab = len(tokenizer)
-        if not 0 <= int(value) < vocab:
-            raise ValueError(f"{what}={value} is not a token id of this tokenizer (0..{vocab - 1})")
-        return int(value)
-    if not isinstance(value, str) or value == "":
-        raise ValueError(f"{what} must be a token string such as ' 1565' or a token id, got {value!r}")
-    ids = tokenizer(value, add_special_tokens=False)["input_ids"]
-    if len(ids) != 1:
-        pieces = display_tokens(tokenizer, ids)
-        raise ValueError(f"{what}={value!r} tokenises to {len(ids)} tokens {pieces} (ids {ids}); the foil must "
-                         f"be a single token: pass one of these pieces or its id, e.g. {what}={ids[0] if ids else 0}")
-    return int(ids[0])
-
-
-def default_targets(run: Run) -> list[int]:
-    """Generated tokens (causal runs that generated), mask positions (masked LMs), else every position."""
-    if run.candidate_positions is not None and len(run.candidate_positions):
-        return [int(p) for p in run.candidate_positions]
-    scope = run.require_scope()
-    if scope.is_masked:
-        return list(range(run.n_tokens))
-    if run.n_output > 0:
-        return list(range(run.n_input, run.n_tokens))
-    return list(range(1, run.n_tokens))
-
-
-def check_targets(targets: Any, run: Run, causal: bool) -> np.ndarray:
-    """Validate ``targets=`` (positions; negative counts from the end) into sorted unique positions."""
-    n = run.n_tokens
-    if isinstance(targets, (int, np.integer)) and not isinstance(targets, bool):
-        targets = [targets]
-    try:
-        values = list(targets)
-    except TypeError:
-        raise ValueError(f"targets must be a list of token positions, got {targets!r}") from None
-    if not values:
-        raise ValueError("targets is empty; pass positions of tokens to explain, or None for every generated token")
-    lo = 1 if causal else 0
-    out = []
-    for value in values:
-        if not isinstance(value, (int, np.integer)) or isinstance(value, bool):
-            raise ValueError(f"targets must be integer positions, got {value!r}")
-        position = int(value) + n if value < 0 else int(value)
-        if not lo <= position < n:
-            first = "1 (position 0 has no token before it)" if causal else "0"
-            raise ValueError(f"target {value} is outside the sequence: this run has {n} tokens, so targets must "
-                             f"be between {first} and {n - 1}")
-        out.append(position)
-    return np.array(sorted(set(out)), dtype=np.int64)
-
-
-def explained_ids(run: Run, targets: np.ndarray) -> list[int]:
-    """The token each target is explained as: the token there, or for a masked LM's mask
-    token the model's top prediction at that position."""
-    scope = run.require_scope()
-    ids = [int(run.token_ids[t]) for t in targets]
-    mask_id = getattr(scope.tokenizer, "mask_token_id", None)
-    if not scope.is_masked or mask_id is None:
-        return ids
-    masked = [i for i, t in enumerate(targets) if ids[i] == mask_id]
-    if not masked:
-        return ids
-    known = {}
-    if run.candidate_positions is not None:
-        known = {int(p): int(row[0]) for p, row in zip(run.candidate_positions, run.candidate_ids)}
-    missing = [int(targets[i]) for i in masked if int(targets[i]) not in known]
-    if missing:
-        with torch.no_grad():
-            logits = scope.model(input_ids=torch.as_tensor(run.token_ids, device=scope.device)[None]).logits[0]
-        known.update({p: int(logits[p].argmax()) for p in missing})
-    for i in masked:
-        ids[i] = known[int(targets[i])]
-    return ids
-
-
-def make_problem(run: Run, targets: Any, *, score: str, contrast: int | str | None) -> Problem:
-    """Validate targets, score and contrast, and build the :class:`Problem`."""
-    scope = run.require_scope()
-    if score not in SCORES:
-        raise ValueError(f"score={score!r} is not known; choose from {SCORES} ("
-                         "'logprob' and 'prob' give Ecco's and Inseq's rows, 'logit' the seed article's formula)")
-    positions = check_targets(default_targets(run) if targets is None else targets, run, not scope.is_masked)
-    device = scope.device
-    target_ids = torch.as_tensor(explained_ids(run, positions), dtype=torch.long, device=device)
-    foil_ids = None
-    if contrast is not None:
-        foil = resolve_token(scope.tokenizer, contrast, "contrast")
-        foil_ids = torch.full_like(target_ids, foil)
-    ids = torch.as_tensor(run.token_ids, dtype=torch.long, device=device)
-    return Problem(scope=scope, ids=ids, targets=positions, target_ids=target_ids, foil_ids=foil_ids, score=score)
 
 
 @contextmanager

@@ -7,21 +7,17 @@ pass per position, batched, whatever the number of targets.
 
 from __future__ import annotations
 
-from typing import Any
-
 import numpy as np
 import torch
 
 from .engine import Problem
-from .gradients import baseline_embeddings
+from .gradients import Baseline, Token, baseline_embeddings
 from .registry import Raw, register
 
-MODES = ("replace", "drop")
 
-
-@register("erasure", contrast=True, options={"mode": "replace", "baseline": "zeros", "score": "logprob",
-                                             "contrast": None, "batch_size": 16})
-def erasure(problem: Problem, *, mode: str, baseline: Any, batch_size: int, **_: Any) -> Raw:
+@register("erasure", needs={"model"})
+def erasure(problem: Problem, *, mode: str = "replace", baseline: Baseline = "zeros", score: str = "logprob",
+            contrast: Token = None, batch_size: int = 16) -> Raw:
     """Score change (log-probability by default) of each target when each earlier token is erased.
 
     ``mode="replace"`` puts the ``baseline`` embedding (zeros by default, or a special
@@ -29,10 +25,6 @@ def erasure(problem: Problem, *, mode: str, baseline: Any, batch_size: int, **_:
     ``mode="drop"`` removes the token from the sequence. Positive: the token supported
     the target. Signed. ``batch_size`` perturbed inputs run per forward pass.
     """
-    if mode not in MODES:
-        raise ValueError(f"mode={mode!r} is not known; choose from {MODES}")
-    if not isinstance(batch_size, int) or isinstance(batch_size, bool) or batch_size < 1:
-        raise ValueError(f"batch_size must be a positive integer (perturbed inputs per forward pass), got {batch_size!r}")
     rows = np.arange(len(problem.targets))
     length = problem.length(rows)
     spans = problem.spans

@@ -12,30 +12,20 @@ from typing import Any
 import numpy as np
 import torch
 
+from ..core.checks import is_int
+from ..core.tokens import token_id
 from .engine import Problem, aggregate, batched_grad, place
 from .registry import Raw, register
 
-INTEGRATIONS = ("gausslegendre", "riemann_trapezoid", "riemann_left", "riemann_right", "riemann_middle")
-BASELINE_TOKENS = ("pad", "unk", "mask", "eos", "bos")
+Token = int | str | None            # a token string or id (contrast=, the foil)
+Baseline = str | int | np.ndarray   # "zeros", a special token's name, a token id, or embeddings
+
 # Rows (targets x IG steps x positions) of gradients the backward passes over one forward pass may hold,
 # when step_batch is not given.
 _ROW_BUDGET = 16384
 
-# The log-probability: after normalisation its rows are those of the probability, which Ecco and
-# Inseq attribute (d p = p d log p), without the probability's underflow for unlikely tokens in
-# half precision; and with contrast= its difference is the logit difference of Yin & Neubig.
-_GRADIENT_OPTIONS = {"aggregation": "l2", "score": "logprob", "contrast": None, "chunk_size": 8}
-
-
-def _check_chunk(chunk_size: Any) -> int:
-    if not isinstance(chunk_size, int) or isinstance(chunk_size, bool) or chunk_size < 1:
-        raise ValueError(f"chunk_size must be a positive integer (targets that share one forward pass), "
-                         f"got {chunk_size!r}")
-    return chunk_size
-
 
 def _gradient_rows(problem: Problem, *, aggregation: str, chunk_size: int, times_input: bool) -> Raw:
-    chunk_size = _check_chunk(chunk_size)
     base = problem.base_embeddings()
     spans = problem.spans
     matrix = np.zeros((len(problem.targets), problem.n))
@@ -48,8 +38,14 @@ def _gradient_rows(problem: Problem, *, aggregation: str, chunk_size: int, times
     return Raw(matrix, signed=aggregation == "sum")
 
 
-@register("grad_x_input", options=_GRADIENT_OPTIONS, gradients=True, contrast=True)
-def grad_x_input(problem: Problem, *, aggregation: str, chunk_size: int, **_: Any) -> Raw:
+# The default score is the log-probability: after normalisation its rows are those of the
+# probability, which Ecco and Inseq attribute (d p = p d log p), without the probability's
+# underflow for unlikely tokens in half precision; and with contrast= its difference is the
+# logit difference of Yin & Neubig. ``score`` and ``contrast`` are read by the engine when it
+# builds the Problem; they are declared here so each method's defaults are written once.
+@register("grad_x_input", needs={"model", "gradients"})
+def grad_x_input(problem: Problem, *, aggregation: str = "l2", score: str = "logprob", contrast: Token = None,
+                 chunk_size: int = 8) -> Raw:
     """Gradient of the target's score w.r.t. each input embedding, times that embedding (the seed's saliency).
 
     With the defaults (aggregation ``"l2"``, normalisation ``"sum"``) a row is
@@ -62,8 +58,9 @@ def grad_x_input(problem: Problem, *, aggregation: str, chunk_size: int, **_: An
     return _gradient_rows(problem, aggregation=aggregation, chunk_size=chunk_size, times_input=True)
 
 
-@register("gradient", options=_GRADIENT_OPTIONS, gradients=True, contrast=True)
-def gradient(problem: Problem, *, aggregation: str, chunk_size: int, **_: Any) -> Raw:
+@register("gradient", needs={"model", "gradients"})
+def gradient(problem: Problem, *, aggregation: str = "l2", score: str = "logprob", contrast: Token = None,
+             chunk_size: int = 8) -> Raw:
     """The gradient of the target's score w.r.t. each input embedding, aggregated (L2 norm by default)."""
     return _gradient_rows(problem, aggregation=aggregation, chunk_size=chunk_size, times_input=False)
 
@@ -71,8 +68,6 @@ def gradient(problem: Problem, *, aggregation: str, chunk_size: int, **_: Any) -
 # ---------------------------------------------------------------------------- integrated gradients
 def quadrature(integration: str, n_steps: int) -> tuple[np.ndarray, np.ndarray]:
     """Interpolation points in [0, 1] and their weights (sum 1), as Captum's approximation methods."""
-    if not isinstance(n_steps, int) or isinstance(n_steps, bool) or n_steps < 1:
-        raise ValueError(f"n_steps must be a positive integer, got {n_steps!r}")
     if integration == "gausslegendre":
         nodes, weights = np.polynomial.legendre.leggauss(n_steps)
         return (nodes + 1) / 2, weights / 2
@@ -84,8 +79,6 @@ def quadrature(integration: str, n_steps: int) -> tuple[np.ndarray, np.ndarray]:
         weights[[0, -1]] /= 2
         return alphas, weights
     offsets = {"riemann_left": 0.0, "riemann_right": 1.0, "riemann_middle": 0.5}
-    if integration not in offsets:
-        raise ValueError(f"integration={integration!r} is not known; choose from {INTEGRATIONS}")
     alphas = (np.arange(n_steps) + offsets[integration]) / n_steps
     return alphas, np.full(n_steps, 1 / n_steps)
 
@@ -101,35 +94,26 @@ def baseline_embeddings(problem: Problem, baseline: Any) -> torch.Tensor:
     if isinstance(baseline, str) and baseline == "zeros":
         return torch.zeros_like(base)
     if isinstance(baseline, str):
-        if baseline not in BASELINE_TOKENS:
-            raise ValueError(f"baseline={baseline!r} is not known; choose 'zeros', one of {BASELINE_TOKENS} "
-                             "(that special token's embedding), a token id, or an array of shape (hidden,) or "
-                             "(positions, hidden)")
-        token_id = getattr(problem.scope.tokenizer, f"{baseline}_token_id", None)
-        if token_id is None:
+        special = getattr(problem.scope.tokenizer, f"{baseline}_token_id", None)
+        if special is None:
             raise ValueError(f"baseline={baseline!r}: the tokenizer of {problem.scope.name} has no {baseline} "
                              "token; use baseline='zeros' or a token id")
-        return problem.token_embeddings(token_id, problem.n)
-    if isinstance(baseline, (int, np.integer)) and not isinstance(baseline, bool):
-        vocab = len(problem.scope.tokenizer)
-        if not 0 <= int(baseline) < vocab:
-            raise ValueError(f"baseline={baseline} is not a token id of this tokenizer (0..{vocab - 1})")
-        return problem.token_embeddings(int(baseline), problem.n)
-    if isinstance(baseline, (np.ndarray, torch.Tensor)):
-        tensor = torch.as_tensor(baseline, dtype=base.dtype, device=base.device)
-        try:
-            return torch.broadcast_to(tensor, base.shape[1:])[None].clone()
-        except RuntimeError:
-            raise ValueError(f"baseline has shape {tuple(tensor.shape)}; it must broadcast to (positions, hidden) "
-                             f"= {tuple(base.shape[1:])}") from None
-    raise ValueError(f"baseline must be 'zeros', a special token name, a token id or an array, got {baseline!r}")
+        return problem.token_embeddings(special, problem.n)
+    if is_int(baseline):
+        return problem.token_embeddings(token_id(problem.scope.tokenizer, baseline, "baseline"), problem.n)
+    tensor = torch.as_tensor(baseline, dtype=base.dtype, device=base.device)
+    try:
+        return torch.broadcast_to(tensor, base.shape[1:])[None].clone()
+    except RuntimeError:
+        raise ValueError(f"baseline has shape {tuple(tensor.shape)}; it must broadcast to (positions, hidden) "
+                         f"= {tuple(base.shape[1:])}") from None
 
 
-@register("integrated_gradients", gradients=True, contrast=True, options={
-    **_GRADIENT_OPTIONS, "score": "logit", "chunk_size": 6, "n_steps": 50, "baseline": "zeros",
-    "integration": "gausslegendre", "step_batch": None, "reuse_prefix": False})
-def integrated_gradients(problem: Problem, *, aggregation: str, chunk_size: int, n_steps: int, baseline: Any,
-                         integration: str, step_batch: int | None, reuse_prefix: bool, **_: Any) -> Raw:
+@register("integrated_gradients", needs={"model", "gradients"})
+def integrated_gradients(problem: Problem, *, aggregation: str = "l2", score: str = "logit", contrast: Token = None,
+                         chunk_size: int = 6, n_steps: int = 50, baseline: Baseline = "zeros",
+                         integration: str = "gausslegendre", step_batch: int | None = None,
+                         reuse_prefix: bool = False) -> Raw:
     """Integrated gradients (Sundararajan et al. 2017) from a baseline to the input embeddings.
 
     ``n_steps`` interpolation points (Gauss-Legendre by default, as Captum) are batched
@@ -144,13 +128,7 @@ def integrated_gradients(problem: Problem, *, aggregation: str, chunk_size: int,
     dimensions minus the score difference between input and baseline) is reported per
     target in ``Saliency.deltas``; it shrinks as ``n_steps`` grows.
     """
-    chunk_size = _check_chunk(chunk_size)
     alphas, weights = quadrature(integration, n_steps)
-    if step_batch is not None and (not isinstance(step_batch, int) or isinstance(step_batch, bool) or step_batch < 1):
-        raise ValueError(f"step_batch must be a positive integer (interpolation steps per forward pass) or None, "
-                         f"got {step_batch!r}")
-    if not isinstance(reuse_prefix, bool):
-        raise ValueError(f"reuse_prefix must be True or False, got {reuse_prefix!r}")
     chunks = problem.chunks(chunk_size)
     cuts = [problem.length(rows) for rows in chunks]
     if reuse_prefix and problem.prefix_reuse_works(cuts):

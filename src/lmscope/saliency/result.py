@@ -3,16 +3,24 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from ..core.figures import check_axes, figure_and_axes
+from ..core.record import token_table
+from ..core.results import Result
 from ..core.tokens import tick_label
-from ..views import HTMLView
+from ..views.mixin import HTMLView
+
+if TYPE_CHECKING:  # pragma: no cover
+    import pandas as pd
+    from matplotlib.axes import Axes
+    from matplotlib.figure import Figure
 
 
 @dataclass(eq=False)
-class Saliency(HTMLView):
+class Saliency(Result, HTMLView):
     """How much each earlier token mattered to each explained (target) token.
 
     ``matrix[i, p]`` is the attribution of position ``p`` to the token at ``targets[i]``.
@@ -20,7 +28,8 @@ class Saliency(HTMLView):
     from the target on; in a masked LM it covers every position. Rows are normalised as
     asked (``normalize="sum"``: absolute values sum to 1). ``signed`` says whether scores
     can be negative (``aggregation="sum"``, erasure, LIME ...). ``deltas`` holds integrated
-    gradients' completeness delta per target (before normalisation).
+    gradients' completeness delta per target (before normalisation). ``info`` holds the
+    call's parameters, each method default filled in.
 
     >>> sal = run.saliency()                       # doctest: +SKIP
     >>> sal.matrix.shape, sal.targets              # doctest: +SKIP
@@ -38,10 +47,10 @@ class Saliency(HTMLView):
     score: str | None = None           # "logit" | "logprob" | "prob" for model-score methods
     foil_ids: np.ndarray | None = None  # contrastive saliency: the foil token per target
     deltas: np.ndarray | None = None   # integrated gradients: completeness delta per target
-    options: dict[str, Any] = field(default_factory=dict)
     extras: dict[str, Any] = field(default_factory=dict)
     causal: bool = True                # False for masked LMs, whose rows cover every position
     variant: str = "minimal"           # how the explorable shows it: "minimal" | "detailed"
+    _info: dict[str, Any] = field(default_factory=dict, repr=False)   # see Result.info; kept by replace()
 
     @property
     def n_tokens(self) -> int:
@@ -63,8 +72,7 @@ class Saliency(HTMLView):
 
     def token_table(self) -> list[dict[str, Any]]:
         """``[{token, token_id, type, position}]``: the token list of every view."""
-        return [{"token": t, "token_id": int(i), "type": ty, "position": p}
-                for p, (t, i, ty) in enumerate(zip(self.tokens, self.token_ids, self.token_types))]
+        return token_table(self.tokens, self.token_ids, self.n_input)
 
     def to_dict(self) -> dict[str, Any]:
         """The seed explorables' data: ``{"tokens": [{token, token_id, type, value, position}], "attributions"}``.
@@ -82,7 +90,7 @@ class Saliency(HTMLView):
             out["deltas"] = self.deltas.tolist()
         return out
 
-    def to_pandas(self):
+    def to_frame(self) -> pd.DataFrame:
         """The matrix as a DataFrame: one row per target, one column per position, both labelled by token."""
         import pandas as pd
 
@@ -91,17 +99,12 @@ class Saliency(HTMLView):
         columns = pd.MultiIndex.from_arrays([np.arange(self.n_tokens), self.tokens], names=["position", "token"])
         return pd.DataFrame(self.matrix, index=index, columns=columns)
 
-    def plot(self, ax=None, *, cmap: str | None = None, annotate: bool | None = None):
-        """A heatmap of the matrix (targets down, positions across); returns the matplotlib Figure."""
-        import matplotlib.pyplot as plt
-
-        if ax is None:
-            width = min(2 + 0.45 * self.n_tokens, 40)
-            height = min(1.5 + 0.35 * max(len(self.targets), 1), 40)
-            fig, ax = plt.subplots(figsize=(width, height))
-        else:
-            fig = ax.figure
-        data = np.ma.masked_array(self.matrix, mask=self._outside())
+    def plot(self, ax: Axes | None = None, *, cmap: str | None = None, annotate: bool | None = None) -> Figure:
+        """A heatmap of the matrix (targets down, positions across), on ``ax`` or a new Figure pyplot does not track."""
+        check_axes(ax)
+        fig, ax = figure_and_axes(ax, min(2 + 0.45 * self.n_tokens, 40), min(1.5 + 0.35 * max(len(self.targets), 1), 40))
+        outside = self._outside()
+        data = np.ma.masked_array(self.matrix, mask=outside)
         if self.signed:
             bound = float(np.abs(self.matrix).max()) or 1.0
             image = ax.imshow(data, cmap=cmap or "RdBu_r", vmin=-bound, vmax=bound, aspect="auto")
@@ -114,10 +117,9 @@ class Saliency(HTMLView):
         ax.set_title(f"saliency: {self.method}")
         if annotate if annotate is not None else self.matrix.size <= 400:
             for (i, p), value in np.ndenumerate(self.matrix):
-                if not self._outside()[i, p]:
+                if not outside[i, p]:
                     ax.text(p, i, f"{value:.2f}", ha="center", va="center", fontsize=6, color="white")
         fig.colorbar(image, ax=ax, fraction=0.03)
-        fig.tight_layout()
         return fig
 
     def _outside(self) -> np.ndarray:
@@ -126,9 +128,12 @@ class Saliency(HTMLView):
         return np.arange(self.n_tokens)[None, :] >= spans[:, None]
 
     def view_data(self) -> dict[str, Any]:
-        """Data of the saliency explorable (rows full length, 0 at positions >= the target)."""
-        at_or_after = np.arange(self.n_tokens)[None, :] >= self.targets[:, None]
-        rows = np.where(at_or_after, 0.0, self.matrix)
+        """Data of the saliency explorable: full-length rows, 0 outside each row's span.
+
+        A causal row is 0 from its target on; a masked LM's row keeps the tokens on both
+        sides of the mask (the explorable tints them all).
+        """
+        rows = np.where(self._outside(), 0.0, self.matrix)
         return {"kind": "saliency", "tokens": self.token_table(), "targets": self.targets.tolist(),
                 "attributions": rows.tolist(), "variant": self.variant, "method": self.method}
 
