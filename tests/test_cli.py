@@ -220,7 +220,7 @@ def test_serve_loads_the_model_and_passes_the_limits(model_dir, capsys, monkeypa
     (["explain", "hi", "--saliency", "magic"], "saliency must be one of 'grad_x_input', "),
     (["explain", "hi", "--layers", "1"], "factor_layers chooses the layers to factorise, so it needs factors"),
     (["explain", "hi", "--factors", "2", "--layers", "x"], "factor_layers must be an int or a non-empty list of "
-                                                           "ints (layer indexes); got ['x']"),
+                                                           "ints (layer indexes), or None; got ['x']"),
     (["explain", "hi", "--top-p", "1.5"], "top_p must be a number > 0 and <= 1, or None; got 1.5"),
     (["corpus", "a.txt", "--neuron", "x"], "expected LAYER:INDEX"),
     (["explain", "   "], "prompt is empty"),

@@ -22,7 +22,7 @@ import traceback
 import warnings
 from collections.abc import Iterator, Sequence
 
-from ..core.checks import Integer
+from ..core.checks import Integer, Layers
 from .commands import DEFAULT_GALLERY, DEFAULT_REPORT, cmd_analyze, cmd_demo, cmd_explain, cmd_models, \
     cmd_serve, list_models
 from .corpus import cmd_corpus, corpus_constraint, neuron_type
@@ -92,7 +92,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--split", choices=["file", "lines", "paragraphs"], default="file",
                    help="one document per file (default), per non-empty line, or per blank-line paragraph")
     p.add_argument("--text-key", default="text", help="the field holding the text in .jsonl files")
-    p.add_argument("--layers", nargs="+", metavar="L", action=layers_action("layers"),
+    p.add_argument("--layers", nargs="+", metavar="L", action=layers_action("layers", corpus_constraint("layers", Layers())),
                    help="layers to watch: 0 2 4, 0-5 or all (default)" + LAYERS_HELP)
     positive = Integer(1)
     for flag, name, default, metavar, text in (

@@ -13,9 +13,8 @@ import re
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from ..core.checks import Constraint, Indexes, Integer, Real
-from ..report import GENERATION, GenerationOptions, SaliencyMethod, ViewChoice, constraints_of, docs_of, \
-    saliency_summaries
+from ..core.checks import Constraint, Integer, Real
+from ..report import GENERATION, GenerationOptions, ViewChoice, constraints_of, docs_of, saliency_summaries
 from .output import UsageError
 
 # The generation options' flags: option name -> (flags, metavar). --sample is do_sample's switch.
@@ -49,11 +48,11 @@ def typed(name: str, constraint: Constraint) -> Callable[[str], Any]:
 
 
 def saliency_type(text: str) -> str | None:
-    """``--saliency``: a method name, or ``none`` for no saliency view."""
-    return None if text in ("none", "") else typed("saliency", SaliencyMethod(none=False))(text)
+    """``--saliency``: a method name, or ``none`` for no saliency view (checked as ``ViewChoice.saliency``)."""
+    return None if text in ("none", "") else typed("saliency", constraints_of(ViewChoice)["saliency"])(text)
 
 
-def parse_layers(values: Sequence[str], name: str) -> list[int] | None:
+def parse_layers(values: Sequence[str], name: str, constraint: Constraint) -> list[int] | None:
     """``0 2 4``, ``0-5``, ``1,3`` or ``all`` (None) as layer indexes, checked as the API checks ``name``."""
     if list(values) == ["all"]:
         return None
@@ -68,15 +67,15 @@ def parse_layers(values: Sequence[str], name: str) -> list[int] | None:
             out.extend(range(int(match[1]), int(match[2]) + 1))
         else:
             out.append(_number(part))
-    return Indexes("layer indexes", none=False).check(name, out)
+    return constraint.check(name, out)
 
 
-def layers_action(name: str) -> type[argparse.Action]:
-    """An argparse action for ``--layers`` that checks the whole list with the API's ``name``."""
+def layers_action(name: str, constraint: Constraint) -> type[argparse.Action]:
+    """An argparse action for ``--layers`` that checks the whole list as the API checks ``name``."""
     class LayersAction(argparse.Action):
         def __call__(self, parser, namespace, values, option_string=None) -> None:
             try:
-                setattr(namespace, self.dest, parse_layers(values, name))
+                setattr(namespace, self.dest, parse_layers(values, name, constraint))
             except ValueError as exc:
                 raise argparse.ArgumentError(self, str(exc)) from None
     return LayersAction
@@ -111,7 +110,7 @@ def add_views(parser: argparse.ArgumentParser) -> None:
                             + ", ".join(saliency_summaries()) + " (listed below)")
     group.add_argument("--factors", type=typed("factors", constraints["factors"]), metavar="N",
                        help=_help(docs["factors"], constraints["factors"]))
-    group.add_argument("--layers", dest="factor_layers", nargs="+", metavar="L", action=layers_action("factor_layers"),
+    group.add_argument("--layers", dest="factor_layers", nargs="+", metavar="L", action=layers_action("factor_layers", constraints["factor_layers"]),
                        help="layers to factorise with --factors: 0 2 4, 0-5 or all (default)" + LAYERS_HELP)
     group.add_argument("--lens", action="store_true", help=docs["lens"])
     group.add_argument("--no-candidates", dest="candidates", action="store_false", help="leave out the top-k "
