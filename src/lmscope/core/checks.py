@@ -275,7 +275,7 @@ class Either(Constraint):
         return value
 
     def invalid(self) -> list[Any]:
-        return [v for c in self.options for v in c.invalid() if not self.accepts(v)]
+        return [v for c in self.options for v in c.invalid() if not self.accepts(v) and not (v is None and self.none)]
 
 
 # ---------------------------------------------------------------------- declaring constraints
