@@ -59,7 +59,7 @@ def test_contrast_only_where_it_applies(run):
     ({"normalize": "softmax"}, "normalize must be one of 'sum' \\(.*\\), 'max' \\(.*\\), 'none' .*got 'softmax'"),
     ({"aggregation": "l1"}, "aggregation must be one of 'l2' \\(.*'sum' \\(.*'mean_abs' .*got 'l1'"),
     ({"score": "loss"}, "score must be one of 'logit' .*'logprob' .*'prob' .*got 'loss'"),
-    ({"chunk_size": 0}, "chunk_size must be a positive integer; got 0"),
+    ({"chunk_size": 0}, "chunk_size must be a positive integer, or None; got 0"),   # None: the method's default
     ({"n_steps": 10}, "'grad_x_input' does not take \\['n_steps'\\]; its options are: targets, normalize"),
 ])
 def test_bad_options(run, options, match):
@@ -91,7 +91,7 @@ def test_bad_integrated_gradients_options(run, options, match):
     ("attention", {"head": 9}, "head: head 9 is out of range: this model has 4 heads"),
     ("attention", {"head": -1}, "head must be an integer >= 0, or None; got -1"),
     ("attention_rollout", {"residual": "yes"}, "residual must be True or False; got 'yes'"),
-    ("lime", {"n_samples": 0}, "n_samples must be a positive integer; got 0"),
+    ("lime", {"n_samples": 0}, "n_samples must be a positive integer, or None; got 0"),
     ("gradient_shap", {"random_state": "x"}, "random_state must be an integer, or None; got 'x'"),
     ("gradient_shap", {"stdevs": -1.0}, "stdevs must be a number >= 0; got -1.0"),
 ])

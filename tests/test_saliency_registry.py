@@ -69,9 +69,10 @@ def test_help_shows_every_option_with_one_default():
 
 
 def test_none_picks_the_methods_own_default(run):
-    for spec in methods():
+    for spec in methods():      # None is free to mean "the method's default": no method accepts it there
         for name in varying_defaults() & set(spec.option_names):
             assert not spec.options[spec.option_names.index(name)].constraint.accepts(None)
+    assert compute_saliency.constraints["score"].none
     explicit = run.saliency("integrated_gradients", n_steps=4, score="logit", chunk_size=6)
     default = run.saliency("integrated_gradients", n_steps=4, score=None, chunk_size=None)
     np.testing.assert_array_equal(explicit.matrix, default.matrix)
@@ -93,19 +94,22 @@ def test_every_invalid_value_of_every_option_gets_the_shared_message_before_any_
         raise AssertionError("the model ran for an invalid option")
 
     monkeypatch.setattr("lmscope.saliency.make_problem", no_model)
+    public = compute_saliency.constraints          # what the signature declares (the CLI and explorer read it)
+    assert set(public) == set(inspect.signature(compute_saliency).parameters) - {"run"}
     probed = 0
-    for spec in methods():
-        for option in spec.options:
-            for value in option.constraint.invalid():
-                if value is None and (option.name in varying_defaults() or option.constraint.none):
-                    continue        # None is the method's default there (Either.invalid lists it anyway)
+    for spec in ["grad_x_input", *(s.name for s in methods())]:
+        for name in ("method", *COMMON, *method_info(spec).option_names):
+            for value in public[name].invalid():
+                if value is None and public[name].none:
+                    continue        # Either.invalid lists None even when the Either allows it
                 with pytest.raises(ValueError) as caught:
-                    run.saliency(spec.name, **{option.name: value})
-                assert str(caught.value) == message(option.name, option.constraint, value), (spec.name, option.name)
+                    run.saliency(value) if name == "method" else run.saliency(spec, **{name: value})
+                assert str(caught.value) == message(name, public[name], value), (spec, name)
                 probed += 1
     assert probed > 100
-    for name, constraint in compute_saliency.constraints.items():
-        assert name in inspect.signature(compute_saliency).parameters
+    # a bad value gets the same message whether or not the method takes that option
+    with pytest.raises(ValueError, match="^n_steps must be a positive integer; got 0$"):
+        run.saliency("grad_x_input", n_steps=0)
 
 
 def test_unknown_option_names_the_methods_options(run):

@@ -86,6 +86,10 @@ def compute_saliency(run: Record, method: str = DEFAULT_METHOD, *, targets: int 
     spec = get(method)
     normalize = CONSTRAINTS["normalize"].check("normalize", normalize)
     Positions().check("targets", targets)
+    every = compute_saliency.constraints  # type: ignore[attr-defined]
+    for name, value in options.items():   # a bad value gets its shared message whichever method it is for
+        if name in every:
+            every[name].check(name, value)
     values = spec.bind(options)
     check_needs(spec, run.require_scope())
     problem = make_problem(run, targets, score=values.get("score", "logit"), contrast=values.get("contrast"))

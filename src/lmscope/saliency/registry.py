@@ -187,9 +187,12 @@ class Method:
             if option.name not in given:
                 continue
             value = given[option.name]
-            if value is None and option.name in varying:
-                continue
-            values[option.name] = option.constraint.check(option.name, value)
+            if option.name in varying:          # None: this method's default, and the message says so
+                if value is None:
+                    continue
+                values[option.name] = replace(option.constraint, none=True).check(option.name, value)
+            else:
+                values[option.name] = option.constraint.check(option.name, value)
         return values
 
     def to_dict(self) -> dict[str, Any]:
