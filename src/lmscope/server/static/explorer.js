@@ -47,6 +47,7 @@
         var o = document.createElement("option");
         o.value = name;
         o.textContent = name;
+        if (info.saliency_summaries && info.saliency_summaries[name]) o.title = info.saliency_summaries[name];
         select.appendChild(o);
       });
       select.value = info.saliency_methods.indexOf(current) >= 0 ? current : "";
