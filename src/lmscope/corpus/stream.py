@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import torch
 
-from ..capture import check_capture, run_forward
+from ..capture import CAPTURE, run_forward
 from ..core.checks import resolve_layers
 from ..core.record import ModelLink, Record
 
@@ -88,7 +88,7 @@ def capture_document(scope: ModelLink, record: Record, capture: Iterable[str], l
     The document is read unpadded, as :meth:`lmscope.scope.Scope.analyze` would read it;
     ``layers`` (None: every layer) applies to activations and attentions.
     """
-    capture = check_capture(capture)
+    capture = CAPTURE.check("capture", capture)
     layers = resolve_layers(layers, scope.n_layers)
     context = getattr(scope, "context_length", None)
     if context is not None and record.n_tokens > context:
