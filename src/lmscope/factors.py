@@ -173,13 +173,11 @@ class FactorComponents(Result):
 # ---------------------------------------------------------------------- result
 @dataclass(eq=False)
 class Factors(FactorComponents, HTMLView):
-    """A factorisation of a run's FFN activations into ``n`` factors.
+    """A factorisation of a run's FFN activations into ``n`` factors (components as in :class:`FactorComponents`).
 
     ``token_activity[f, t]``: how much factor ``f`` fires at token ``t`` (NaN at excluded
-    tokens). ``components[f]``: factor ``f``'s weight on every factorised neuron, layers
-    concatenated in ``layers`` order (column ``i`` is neuron ``i % n_neurons`` of layer
-    ``layers[i // n_neurons]``; :meth:`neuron` converts). ``dominant[t]``: the factor that
-    fires most at token ``t`` (largest absolute score for PCA), -1 where excluded.
+    tokens). ``dominant[t]``: the factor that fires most at token ``t`` (largest absolute
+    score for PCA), -1 where excluded.
     """
 
     tokens: list[dict[str, Any]]        # the run's token table
@@ -342,14 +340,11 @@ class Factors(FactorComponents, HTMLView):
         return fig
 
     def __repr__(self) -> str:
-        return (f"Factors(method={self.method!r}, n={self.n_factors}, layers={_layers_text(self.layers)}, "
-                f"tokens={len(self.tokens)}, excluded={self.excluded}, mode={self.mode!r})")
-
-
-def _layers_text(layers: list[int]) -> str:
-    if len(layers) > 2 and layers == list(range(layers[0], layers[-1] + 1)):
-        return f"{layers[0]}..{layers[-1]}"
-    return str(layers)
+        layers = self.layers
+        span = f"{layers[0]}..{layers[-1]}" if len(layers) > 2 and layers == list(range(layers[0], layers[-1] + 1)) \
+            else str(layers)
+        return (f"Factors(method={self.method!r}, n={self.n_factors}, layers={span}, tokens={len(self.tokens)}, "
+                f"excluded={self.excluded}, mode={self.mode!r})")
 
 
 # ---------------------------------------------------------------------- computation
@@ -360,16 +355,6 @@ def _excluded_tokens(exclude: Any, sources: np.ndarray) -> list[int]:
     if isinstance(exclude, str):
         return np.flatnonzero(sources == 0).tolist()
     return resolve_positions(exclude, len(sources), name="exclude").tolist()
-
-
-def _check_n(n: int, n_positions: int, n_columns: int) -> int:
-    if n > n_positions:
-        raise ValueError(f"n={n} is larger than the {n_positions} token positions being factorised; choose "
-                         f"n <= {n_positions}, or generate/analyse a longer text")
-    if n > n_columns:
-        raise ValueError(f"n={n} is larger than the {n_columns} neurons being factorised; choose n <= {n_columns} "
-                         "or factorise more layers")
-    return n
 
 
 @analysis(n=Integer(1), layers=Layers(), method=METHOD, exclude=EXCLUDE, mode=MODE,
@@ -404,7 +389,12 @@ def factorize(run: Record, n: int = 2, *, layers: Iterable[int] | int | None = N
     if not len(included):
         raise ValueError(f"exclude={exclude!r} leaves no tokens to factorise; exclude fewer positions")
     positions, first = np.unique(sources[included], return_index=True)
-    n = _check_n(n, len(positions), n_layers * n_neurons)
+    if n > len(positions):
+        raise ValueError(f"n={n} is larger than the {len(positions)} token positions being factorised; choose "
+                         f"n <= {len(positions)}, or generate/analyse a longer text")
+    if n > n_layers * n_neurons:
+        raise ValueError(f"n={n} is larger than the {n_layers * n_neurons} neurons being factorised; choose "
+                         f"n <= {n_layers * n_neurons} or factorise more layers")
     data = acts[:, :, included[first]].reshape(n_layers * n_neurons, len(positions)).T.astype(np.float32)
 
     ratio, error = None, float("nan")
