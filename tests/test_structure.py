@@ -15,8 +15,6 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-import pytest
-
 import lmscope
 
 SRC = Path(lmscope.__file__).resolve().parent
@@ -33,19 +31,11 @@ WEB = ("fastapi", "uvicorn", "starlette")
 # when its file is split; a new file never goes here.
 PENDING_LONG = {
     "factors.py",          # 448 lines after the FactorComponents base landed (2c7c73b); owner: factors
-    "saliency/engine.py",  # being split by the saliency registry rework (uncommitted when this was written)
 }
 
-# Result classes other engineers are moving onto core.results.Result in the restructure. Remove an entry
-# when the class inherits Result (and has to_frame, not to_pandas).
-PENDING_RESULTS = {
-    "lmscope.saliency.result.Saliency",   # still to_pandas(); the saliency rework moves it onto Result
-}
-
-# Public methods that still take bare **options; the saliency registry rework gives them real signatures.
-PENDING_SIGNATURES = {
-    "Run.saliency",
-}
+# Every result class lmscope must have, whoever owns it: each is a concrete core.results.Result.
+ALL_RESULTS = ("lmscope.saliency.result.Saliency", "lmscope.factors.Factors",
+               "lmscope.corpus.streaming_nmf.CorpusFactors")
 
 
 # ---------------------------------------------------------------------- reading the imports
@@ -244,7 +234,7 @@ def test_results_share_the_base():
     from lmscope.core.results import Result
 
     found = result_classes()
-    assert set(MY_RESULTS) <= {_dotted(c) for c in found}
+    assert set(MY_RESULTS) | set(ALL_RESULTS) <= {_dotted(c) for c in found}
     for cls in found:
         for name in ("to_dict", "to_frame", "plot"):
             assert getattr(cls, name) is not getattr(Result, name), f"{_dotted(cls)} lacks {name}()"
@@ -268,26 +258,14 @@ def test_every_public_method_shows_its_parameters():
     from lmscope.run import Run
     from lmscope.scope import Scope
 
-    pending = {name.rsplit(".", 1)[-1] for name in PENDING_RESULTS}
-    classes = [Run, Scope] + [c for c in result_classes() if c.__name__ not in pending]
+    classes = [Run, Scope] + result_classes()
     bad = []
     for cls in classes:
         for name, signature in _public_methods(cls):
             hidden = [p.name for p in signature.parameters.values()
                       if p.kind in (inspect.Parameter.VAR_KEYWORD, inspect.Parameter.VAR_POSITIONAL)]
-            if hidden and f"{cls.__name__}.{name}" not in PENDING_SIGNATURES:
+            if hidden:
                 bad.append(f"{cls.__name__}.{name}{signature}: {hidden}")
     assert not bad, "name every parameter in the signature\n" + "\n".join(bad)
     methods = dict(_public_methods(Run))
     assert list(methods["lens"].parameters)[:3] == ["self", "raw", "lens"]
-
-
-@pytest.mark.parametrize("dotted", sorted(PENDING_RESULTS))
-def test_pending_results_are_still_known(dotted):
-    """The pending list names real classes, so it cannot hide a typo."""
-    module, name = dotted.rsplit(".", 1)
-    try:
-        found = importlib.import_module(module)
-    except ModuleNotFoundError:       # a module that became a package keeps its public names
-        found = importlib.import_module(module.rsplit(".", 1)[0])
-    assert inspect.isclass(getattr(found, name))
