@@ -16,7 +16,7 @@ import torch
 from ..core.checks import Flag, Integer
 from ..core.figures import check_axes
 from ..core.results import analysis
-from ..factors import FactorComponents
+from ..factors.components import FactorComponents
 from .stream import factor_rows, forward_batches
 from .topk import TopK
 
