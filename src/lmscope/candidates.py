@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-
 from .core.checks import Integer
 from .core.figures import check_axes, figure_and_axes
 from .core.record import Record
