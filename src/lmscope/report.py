@@ -1,7 +1,8 @@
 """The report pipeline behind ``lmscope explain`` and the web explorer, with no web imports.
 
-- :class:`GenerationOptions`: how to generate, declared once; :meth:`lmscope.Scope.generate`
-  checks its keyword arguments with these constraints and takes its defaults from here.
+- :class:`~lmscope.generation.GenerationOptions` (defined one layer down, in
+  :mod:`lmscope.generation`, because :meth:`lmscope.Scope.generate` reads it too): how to
+  generate, declared once.
 - :class:`ViewChoice`: which views to compute, with its own checks; what the run must
   capture comes from the saliency registry (:func:`lmscope.saliency.capture_for`).
 - :func:`explain`: run a prompt (or read text) and compute the chosen views into an
@@ -19,75 +20,33 @@ Python API, the command line and the HTTP API.
 
 from __future__ import annotations
 
-import dataclasses
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from .core.checks import Constraint, Flag, Integer, Layers, Options, Real, names_in, resolve_layers
+from .core.checks import Constraint, Flag, Integer, Layers, Options, names_in, resolve_layers
+from .core.options import check_fields, constraints_of, docs_of, option
 from .core.tokens import display_tokens
-from .saliency import capture_for, saliency_methods
-from .saliency import registry as _saliency_registry
+from .generation import GENERATION, GenerationOptions
+from .saliency import capture_for, method_info, saliency_methods
 
 if TYPE_CHECKING:  # pragma: no cover
     from .run import Run
     from .scope import Scope
+
+__all__ = ["GENERATION", "MODE", "Cancelled", "Explained", "GenerationOptions", "TokenStreamer", "ViewChoice",
+           "constraints_of", "docs_of", "explain", "saliency_summaries"]
 
 Prompt = str | Sequence[dict[str, str]]
 MODE = Options(("generate", "analyze"), ("generate a continuation", "read the text without generating"))
 TITLES = {"saliency": "Input saliency ({method})"}   # for views whose result gives none
 
 
-# ---------------------------------------------------------------------------- declared options
-def option(default: Any, constraint: Constraint, doc: str) -> Any:
-    """A dataclass field with its constraint and a one-line description (for CLI help and the API schema)."""
-    return field(default=default, metadata={"check": constraint, "doc": doc})
-
-
-def constraints_of(cls: Any) -> dict[str, Constraint]:
-    """The constraints declared on the fields of :class:`GenerationOptions` or :class:`ViewChoice`."""
-    return {f.name: f.metadata["check"] for f in dataclasses.fields(cls) if "check" in f.metadata}
-
-
-def docs_of(cls: Any) -> dict[str, str]:
-    """Each field's one-line description."""
-    return {f.name: f.metadata.get("doc", "") for f in dataclasses.fields(cls)}
-
-
-def _check_fields(obj: Any) -> None:
-    """Check (and normalise) every declared field of a frozen dataclass, in declaration order."""
-    for name, constraint in constraints_of(type(obj)).items():
-        object.__setattr__(obj, name, constraint.check(name, getattr(obj, name)))
-
-
-@dataclass(frozen=True)
-class GenerationOptions:
-    """How :meth:`lmscope.Scope.generate` generates; every field is checked when the object is made."""
-
-    max_new_tokens: int = option(20, Integer(1), "tokens to generate")
-    do_sample: bool = option(False, Flag(), "sample instead of greedy decoding")
-    temperature: float = option(1.0, Real(0, lo_open=True), "sampling temperature")
-    top_k: int | None = option(None, Integer(1, none=True), "sample from the K most likely tokens")
-    top_p: float | None = option(None, Real(0, 1, lo_open=True, none=True), "nucleus sampling threshold")
-    num_beams: int = option(1, Integer(1), "beam search with this many beams")
-    seed: int | None = option(None, Integer(0, 2**32 - 1, none=True), "random seed for sampling (reproducible)")
-
-    def __post_init__(self) -> None:
-        _check_fields(self)
-
-    def kwargs(self) -> dict[str, Any]:
-        """The options as keyword arguments of :meth:`lmscope.Scope.generate`."""
-        return dataclasses.asdict(self)
-
-
-GENERATION = GenerationOptions()   # the defaults, read by Scope.generate's signature
-
-
 # ---------------------------------------------------------------------------- the choice of views
 def saliency_summaries() -> dict[str, str]:
     """Every saliency method with its one-line summary, from the saliency registry (CLI help, explorer)."""
-    return {name: _saliency_registry.get(name).summary for name in saliency_methods()}
+    return {name: method_info(name).summary for name in saliency_methods()}
 
 
 @dataclass(frozen=True)
@@ -117,7 +76,7 @@ class ViewChoice:
     candidates: bool = option(True, Flag(), "top-k candidates of every generated token")
 
     def __post_init__(self) -> None:
-        _check_fields(self)
+        check_fields(self)
         if self.factor_layers is not None and not self.factors:
             raise ValueError("factor_layers chooses the layers to factorise, so it needs factors; "
                              "set factors to a number of factors too, or leave factor_layers out")

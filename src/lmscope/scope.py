@@ -14,10 +14,11 @@ from . import loading
 from .anatomy import Anatomy, discover
 from .capture import CAPTURE, DEFAULT_CAPTURE, run_forward
 from .core.checks import Integer, Layers, Options, resolve_layers, validated
+from .core.options import constraints_of
 from .core.results import delegate
 from .core.tokens import display_tokens
 from .corpus import build_corpus
-from .report import GENERATION, GenerationOptions, constraints_of
+from .generation import GENERATION, GenerationOptions
 from .run import Run
 
 Messages = Sequence[dict[str, str]]
@@ -113,7 +114,7 @@ class Scope:
         ``seed`` makes sampling reproducible without touching the global random state.
         ``streamer`` is passed to ``model.generate`` (e.g. a ``transformers.TextIteratorStreamer``
         or :class:`lmscope.report.TokenStreamer`) so tokens can be shown as they are generated,
-        before the capture pass. The generation options are :class:`lmscope.report.GenerationOptions`,
+        before the capture pass. The generation options are :class:`lmscope.generation.GenerationOptions`,
         checked (with the same messages as the CLI and the explorer) before any work.
         """
         if self.is_masked:

@@ -379,3 +379,4 @@ def resolve_count(name: str, value: Any, available: int, what: str) -> np.ndarra
 def names_in(choices: Iterable[str]) -> str:
     """``'a', 'b', 'c'`` for error messages."""
     return ", ".join(repr(c) for c in choices)
+
