@@ -24,7 +24,7 @@ import json
 import logging
 import threading
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from importlib import resources
 from typing import TYPE_CHECKING, Any
 
@@ -33,7 +33,7 @@ from fastapi.responses import HTMLResponse, Response, StreamingResponse
 
 from ..report import Cancelled, TokenStreamer, explain, saliency_summaries
 from .guard import Guard
-from .request import ErrorResponse, ExplainRequest, ExplainResponse, Plan, plan
+from .request import ErrorResponse, ExplainRequest, ExplainResponse, Limits, Plan, plan
 from .worker import Busy, ModelWorker
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -42,19 +42,6 @@ if TYPE_CHECKING:  # pragma: no cover
 log = logging.getLogger("lmscope.server")
 
 LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1", "[::1]")
-
-
-@dataclass(frozen=True)
-class Limits:
-    """What one request may ask for; larger requests are refused with 413 or 422."""
-
-    max_prompt_chars: int = 4000        # prompt, or all chat messages together
-    max_new_tokens: int = 200
-    max_body_bytes: int = 64 * 1024     # whole request body
-    max_factors: int = 16
-    max_messages: int = 32
-    max_queue: int = 64                 # requests waiting for the model before 503
-    max_beams: int = 8
 
 
 # ---------------------------------------------------------------------------- static files

@@ -21,9 +21,21 @@ from ..saliency import saliency_methods
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..scope import Scope
-    from .app import Limits
 
 DEFAULT_NEW_TOKENS = GenerationOptions.max_new_tokens
+
+
+@dataclass(frozen=True)
+class Limits:
+    """What one request may ask for; larger requests are refused with 413 or 422."""
+
+    max_prompt_chars: int = 4000        # prompt, or all chat messages together
+    max_new_tokens: int = 200
+    max_body_bytes: int = 64 * 1024     # whole request body
+    max_factors: int = 16
+    max_messages: int = 32
+    max_queue: int = 64                 # requests waiting for the model before 503
+    max_beams: int = 8
 
 
 def json_schema(constraint: Constraint) -> dict[str, Any]:
