@@ -84,7 +84,7 @@ def test_document_bad_input_and_detached_corpus(built, tmp_path):
 
 def test_result_contract(built):
     _scope, corpus = built
-    assert corpus.info["k"] == 4 and corpus.info["batch_size"] == 2 and corpus.info["texts"] == "<5 texts>"
+    assert corpus.info["k"] == 4 and corpus.info["batch_size"] == 2 and corpus.info["texts"] == list(TEXTS)   # short lists are kept; long ones show as "<N items>"
     assert corpus.info["long_texts"] == "truncate" and corpus.info["layers"] is None
     frame = corpus.to_frame()
     assert list(frame.columns) == ["layer", "neuron", "rank", "activation", "doc", "position", "token"]
@@ -174,3 +174,9 @@ def test_store_goes_through_the_archive(built, tmp_path):
     broken.write_bytes(b"PK\x03\x04 not really a zip")
     with pytest.raises(ArchiveError, match="not a readable lmscope corpus"):
         load_corpus(broken)
+
+
+def test_info_never_holds_a_long_corpus(tiny_scopes):
+    texts = [f"{i}, {i + 1}," for i in range(150)]
+    corpus = tiny_scopes("llama").corpus(texts, k=2, batch_size=64, progress=False)
+    assert corpus.info["texts"] == "<150 items>"

@@ -24,8 +24,9 @@ Details that decide what counts:
 
 The modules, in the order the data flows: :mod:`.texts` (texts to documents and windows),
 :mod:`.stream` (padded batches through the model), :mod:`.topk` (streaming top-k),
-:mod:`.build` (:func:`build_corpus`), :mod:`.streaming_nmf` (:class:`CorpusFactors`),
-:mod:`.result` (:class:`Corpus`), :mod:`.store` (save and load).
+:mod:`.build` (:func:`build_corpus`), :mod:`.streaming_nmf` (:func:`fit_factors`, whose
+result is :mod:`.factor_result`), :mod:`.data` (the plain data of a corpus), :mod:`.store`
+(save and read), :mod:`.result` (:class:`Corpus`: the data plus what shows or re-reads it).
 
 >>> corpus = scope.corpus(texts, layers=[4], batch_size=8)     # doctest: +SKIP
 >>> corpus.top_examples(neuron=(4, 123), k=10)                  # doctest: +SKIP
@@ -33,12 +34,14 @@ The modules, in the order the data flows: :mod:`.texts` (texts to documents and 
 """
 
 from .build import build_corpus
-from .result import Corpus
-from .store import CorpusFileError, load_corpus
+from .data import CorpusData
+from .factor_result import CorpusFactors
+from .result import Corpus, load_corpus
+from .store import CorpusFileError
 from .stream import factor_rows, forward_batches, make_batches, pad_id
-from .streaming_nmf import CorpusFactors, fit_factors
+from .streaming_nmf import fit_factors
 from .texts import LongTexts
 from .topk import TopK
 
-__all__ = ["Corpus", "CorpusFactors", "CorpusFileError", "LongTexts", "TopK", "build_corpus", "factor_rows",
+__all__ = ["Corpus", "CorpusData", "CorpusFactors", "CorpusFileError", "LongTexts", "TopK", "build_corpus", "factor_rows",
            "fit_factors", "forward_batches", "load_corpus", "make_batches", "pad_id"]

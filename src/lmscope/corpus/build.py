@@ -41,7 +41,7 @@ def build_corpus(scope: ModelLink, texts: Iterable[str] | Iterable[Mapping[str, 
     for long texts.
     """
     layers = resolve_layers(layers, scope.n_layers)
-    context = getattr(scope, "context_length", None)
+    context = scope.context_length
     if max_length is None:
         max_length = context or DEFAULT_MAX_LENGTH
     if context is not None and max_length > context:

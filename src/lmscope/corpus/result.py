@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -12,8 +12,10 @@ from ..core.checks import Integer, check, is_int
 from ..core.figures import check_axes, figure_and_axes
 from ..core.record import ModelLink, Record
 from ..core.results import Result, delegate
+from .data import CorpusData
+from .store import read_corpus, write_corpus
 from .stream import capture_document
-from .streaming_nmf import CorpusFactors, fit_factors
+from .streaming_nmf import fit_factors
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
@@ -23,8 +25,8 @@ if TYPE_CHECKING:  # pragma: no cover
 EXAMPLE_COLUMNS = ["rank", "activation", "doc", "position", "left", "token", "right"]
 
 
-@dataclass(eq=False)
-class Corpus(Result):
+@dataclass(eq=False, repr=False)
+class Corpus(CorpusData, Result):
     """Top activating examples of FFN neurons (and factors) over many texts; see :func:`~lmscope.corpus.build_corpus`.
 
     ``ids``: every kept token id, texts one after another (``doc_offsets[d]`` is where text
@@ -34,80 +36,7 @@ class Corpus(Result):
     record like a run (:meth:`document`), so run analyses read it too.
     """
 
-    model_name: str
-    layers: list[int]
-    n_neurons: int
-    k: int
-    ids: np.ndarray                     # (tokens,) int32
-    doc_offsets: np.ndarray             # (docs + 1,) int64
-    segments: np.ndarray                # (segments, 4) int64: doc, start, end, count_from
-    token_strings: dict[int, str]       # display string of every id in the corpus
-    top_values: np.ndarray              # (layers, k, neurons) float32
-    top_index: np.ndarray               # (layers, k, neurons) int64
-    n_counted: int                      # positions that counted
-    settings: dict[str, Any] = field(default_factory=dict)
-    factor_result: CorpusFactors | None = None
-    scope: ModelLink | None = field(default=None, repr=False)
-
     factors = delegate(fit_factors)
-
-    # ------------------------------------------------------------------ basics
-    @property
-    def n_docs(self) -> int:
-        return len(self.doc_offsets) - 1
-
-    @property
-    def n_tokens(self) -> int:
-        return len(self.ids)
-
-    @property
-    def exclude_first(self) -> bool:
-        return bool(self.settings.get("exclude_first", True))
-
-    @property
-    def _info(self) -> dict[str, Any]:
-        return self.__dict__.get("_call", {})
-
-    @_info.setter
-    def _info(self, info: dict[str, Any]) -> None:
-        # A corpus keeps token ids only: its info names how many texts it read, never holds them.
-        info = dict(info)
-        if isinstance(info.get("texts"), list):
-            info["texts"] = f"<{len(info['texts'])} texts>"
-        self.__dict__["_call"] = info
-
-    def _doc(self, doc: Any) -> int:
-        """``doc`` as a document index (negative counts from the last)."""
-        doc = check("doc", doc, Integer())
-        if not -self.n_docs <= doc < self.n_docs:
-            raise ValueError(f"doc: document {doc} is out of range: the corpus has {self.n_docs} documents "
-                             f"(0..{self.n_docs - 1}); negative counts from the last")
-        return doc % self.n_docs
-
-    def token_ids(self, doc: int) -> np.ndarray:
-        """Token ids (int64) of the kept tokens of text ``doc``."""
-        doc = self._doc(doc)
-        return self.ids[self.doc_offsets[doc]:self.doc_offsets[doc + 1]].astype(np.int64)
-
-    def tokens(self, doc: int) -> list[str]:
-        """Display strings of the kept tokens of text ``doc``."""
-        return [self.token_strings[int(i)] for i in self.token_ids(doc)]
-
-    def text(self, doc: int) -> str:
-        """Text ``doc`` as kept (after truncation)."""
-        return "".join(self.tokens(doc))
-
-    def locate(self, index: int) -> tuple[int, int]:
-        """``(doc, position)`` of global token index ``index``."""
-        doc = int(np.searchsorted(self.doc_offsets, index, side="right")) - 1
-        return doc, int(index - self.doc_offsets[doc])
-
-    def require_scope(self) -> ModelLink:
-        """The model this corpus was read with, needed to run it again (factors, captures)."""
-        if self.scope is None:
-            raise ValueError("this corpus is not attached to a model (it was loaded from disk?); attach one with "
-                             "lmscope.load_corpus(path, scope=lmscope.load(...))")
-        return self.scope
 
     def document(self, doc: int, *, capture: tuple[str, ...] | None = None, layers: Any = None) -> Record:
         """Text ``doc`` as a data record (tokens, ids, every token input), which run analyses read.
@@ -234,6 +163,9 @@ class Corpus(Result):
     # ------------------------------------------------------------------ persistence
     def save(self, path: str | Path) -> Path:
         """Write the corpus (token ids, top examples, factors if fitted) to one file (see :mod:`.store`)."""
-        from .store import save_corpus     # the store reads this module's classes, so it is imported late
+        return write_corpus(self, path)
 
-        return save_corpus(self, path)
+
+def load_corpus(path: str | Path, *, scope: ModelLink | None = None) -> Corpus:
+    """Read a corpus written by :meth:`Corpus.save`; attach ``scope`` to fit factors or capture documents again."""
+    return Corpus(**read_corpus(path, scope=scope))

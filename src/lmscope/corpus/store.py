@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from ..core import archive
 from ..core.record import ModelLink
-from .result import Corpus
-from .streaming_nmf import CorpusFactors
+from .data import CorpusData
+from .factor_result import CorpusFactors
 
 FORMAT = "lmscope-corpus"
 FORMAT_VERSION = 1
@@ -19,7 +20,7 @@ class CorpusFileError(archive.ArchiveError):
     """A saved corpus that cannot be read (corrupted, truncated or not an lmscope corpus)."""
 
 
-def save_corpus(corpus: Corpus, path: str | Path) -> Path:
+def write_corpus(corpus: CorpusData, path: str | Path) -> Path:
     """Write ``corpus`` (token ids, their display strings, top examples, factors if fitted) to ``path``, atomically."""
     meta = {"format": FORMAT, "version": FORMAT_VERSION, "model_name": corpus.model_name, "layers": corpus.layers,
             "n_neurons": corpus.n_neurons, "k": corpus.k, "n_counted": corpus.n_counted, "settings": corpus.settings,
@@ -33,8 +34,8 @@ def save_corpus(corpus: Corpus, path: str | Path) -> Path:
     return archive.write(path, meta, arrays)
 
 
-def load_corpus(path: str | Path, *, scope: ModelLink | None = None) -> Corpus:
-    """Read a corpus written by :meth:`Corpus.save`; attach ``scope`` to fit factors or capture documents again."""
+def read_corpus(path: str | Path, *, scope: ModelLink | None = None) -> dict[str, Any]:
+    """The fields of a corpus written by :func:`write_corpus`, checked against ``scope`` when one is given."""
     meta, arrays = archive.read(path, kind="corpus", fmt=FORMAT, version=FORMAT_VERSION, error=CorpusFileError)
     missing = [name for name in ARRAYS if name not in arrays]
     if missing:
@@ -49,7 +50,7 @@ def load_corpus(path: str | Path, *, scope: ModelLink | None = None) -> Corpus:
         factors = CorpusFactors(**{name: arrays[f"f_{name}"] for name in FACTOR_ARRAYS}, layers=f["layers"],
                                 n_neurons=f["n_neurons"], random_state=f["random_state"], epochs=f["epochs"],
                                 steps=f["steps"], labels=f.get("labels"))
-    return Corpus(model_name=meta["model_name"], layers=meta["layers"], n_neurons=meta["n_neurons"], k=meta["k"],
+    return dict(model_name=meta["model_name"], layers=meta["layers"], n_neurons=meta["n_neurons"], k=meta["k"],
                   **{name: arrays[name] for name in ARRAYS},
                   token_strings={int(i): s for i, s in meta["token_strings"].items()},
                   n_counted=meta["n_counted"], settings=meta["settings"], factor_result=factors, scope=scope)

@@ -7,7 +7,7 @@ real token sees exactly what it would alone; padded positions never count.
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 import torch
@@ -15,9 +15,7 @@ import torch
 from ..capture import CAPTURE, run_forward
 from ..core.checks import resolve_layers
 from ..core.record import ModelLink, Record
-
-if TYPE_CHECKING:  # pragma: no cover
-    from .result import Corpus
+from .data import CorpusData
 
 
 def pad_id(tokenizer: Any) -> int:
@@ -29,7 +27,7 @@ def pad_id(tokenizer: Any) -> int:
     return 0
 
 
-def make_batches(corpus: Corpus, batch_size: int, pad: int) -> Iterator[tuple[np.ndarray, ...]]:
+def make_batches(corpus: CorpusData, batch_size: int, pad: int) -> Iterator[tuple[np.ndarray, ...]]:
     """Right-padded batches of segments, longest first: ``(input_ids, attention_mask, counted, global index)``.
 
     ``counted`` marks the positions that count: real tokens, not padding, not before the
@@ -58,7 +56,7 @@ def make_batches(corpus: Corpus, batch_size: int, pad: int) -> Iterator[tuple[np
         yield input_ids, mask, counted, gidx
 
 
-def forward_batches(scope: ModelLink, corpus: Corpus, *, layers: list[int], batch_size: int, desc: str,
+def forward_batches(scope: ModelLink, corpus: CorpusData, *, layers: list[int], batch_size: int, desc: str,
                     progress: bool) -> Iterator[tuple[torch.Tensor, torch.Tensor, dict[int, torch.Tensor]]]:
     """Run the model over the corpus batch by batch: ``(counted (flat bool), global index (flat), activations)``."""
     from tqdm.auto import tqdm
@@ -90,7 +88,7 @@ def capture_document(scope: ModelLink, record: Record, capture: Iterable[str], l
     """
     capture = CAPTURE.check("capture", capture)
     layers = resolve_layers(layers, scope.n_layers)
-    context = getattr(scope, "context_length", None)
+    context = scope.context_length
     if context is not None and record.n_tokens > context:
         raise ValueError(f"this document has {record.n_tokens} tokens but {scope.name} reads at most {context}; "
                          "capture a shorter document (its windows were read separately by the corpus)")
