@@ -17,8 +17,7 @@ import torch
 from torch import nn
 
 from .anatomy import Anatomy
-from .core.checks import Constraint, names_in, resolve_layers
-
+from .core.checks import Constraint, names_in
 
 CAPTURABLE = ("activations", "hidden_states", "attentions")
 DEFAULT_CAPTURE = ("activations", "hidden_states")
@@ -93,15 +92,6 @@ class Captures(Constraint):
 
 
 CAPTURE = Captures()
-
-
-# corpus/ still imports these two names; they go once it calls CAPTURE and resolve_layers itself.
-check_layers = resolve_layers
-
-
-def check_capture(capture: Any) -> tuple[str, ...]:
-    """``capture=`` checked by :data:`CAPTURE` (kept for corpus/ until it calls ``CAPTURE.check``)."""
-    return CAPTURE.check("capture", capture)
 
 
 def _accepts_logits_to_keep(model: nn.Module) -> bool:

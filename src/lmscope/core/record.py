@@ -49,6 +49,9 @@ class ModelLink(Protocol):
     @property
     def is_masked(self) -> bool: ...
 
+    @property
+    def context_length(self) -> int | None: ...
+
 
 class RunFileError(archive.ArchiveError):
     """A saved run that cannot be read (corrupted, truncated or not an lmscope run)."""

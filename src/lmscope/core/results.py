@@ -85,15 +85,24 @@ def analysis(**constraints: Constraint) -> Callable[[F], F]:
     return wrap
 
 
+INFO_ITEMS = 100
+"""Lists and arrays longer than this show in ``info`` as their length, so a result never holds its inputs."""
+INFO_CHARS = 200
+"""Strings longer than this show in ``info`` as their length (a corpus's texts, a long prompt)."""
+
+
 def _plain(value: Any) -> Any:
-    """Parameters as shown in ``info``: plain values kept, arrays and objects summarised."""
+    """Parameters as shown in ``info``: short plain values kept, long ones, arrays and objects summarised."""
+    if isinstance(value, str) and len(value) > INFO_CHARS:
+        return f"<{len(value)} characters>"
     if value is None or isinstance(value, (str, int, float, bool)):
         return value
-    if isinstance(value, (list, tuple)) and all(v is None or isinstance(v, (str, int, float, bool)) for v in value):
-        return list(value)
-    if isinstance(value, range):
-        return list(value)
-    if hasattr(value, "tolist") and getattr(value, "size", 101) <= 100:
+    if isinstance(value, (list, tuple, range)):
+        if len(value) > INFO_ITEMS or any(isinstance(v, str) and len(v) > INFO_CHARS for v in value):
+            return f"<{len(value)} items>"
+        if all(v is None or isinstance(v, (str, int, float, bool)) for v in value):
+            return list(value)
+    if hasattr(value, "tolist") and getattr(value, "size", INFO_ITEMS + 1) <= INFO_ITEMS:
         return value.tolist()
     if callable(value):
         return getattr(value, "__name__", type(value).__name__)
