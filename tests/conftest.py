@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import threading
 from dataclasses import dataclass, field
 
@@ -73,6 +74,7 @@ def hold_saliency(monkeypatch):
         hold.waited.append(hold.release.wait(120))
         return original(run, method, **options)
 
+    held.__signature__ = inspect.signature(original)
     monkeypatch.setattr(lmscope.run.Run, "saliency", delegate(held))
     yield hold
     hold.release.set()

@@ -8,8 +8,6 @@ from torch import nn
 
 import lmscope
 from lmscope import Run
-from lmscope.core.checks import message
-from lmscope.saliency import compute_saliency, method_info
 
 
 @pytest.fixture

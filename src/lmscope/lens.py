@@ -39,8 +39,17 @@ from .core.checks import Flag, Integer, Options, Positions, validated
 from .core.record import Record
 from .core.results import Result, analysis
 from .core.tokens import display_tokens, token_id
-from .lens_compute import (LensFn, project, rank_and_prob, rank_heatmap, resolve_answers, resolve_lens,
-                           resolve_position, resolve_targets, token_grid)
+from .lens_compute import (
+    LensFn,
+    project,
+    rank_and_prob,
+    rank_heatmap,
+    resolve_answers,
+    resolve_lens,
+    resolve_position,
+    resolve_targets,
+    token_grid,
+)
 from .views.mixin import HTMLView
 
 if TYPE_CHECKING:  # pragma: no cover

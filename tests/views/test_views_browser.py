@@ -11,7 +11,7 @@ import pytest
 import views_data as vd
 from matplotlib import colormaps
 
-from lmscope.views import document, fragment, save_html, validate_view
+from lmscope.views import fragment, save_html, validate_view
 
 pytestmark = pytest.mark.browser
 
