@@ -188,6 +188,37 @@ def i_in_server(path: Path) -> bool:
     return (SRC / "server") in path.parents
 
 
+def import_graph() -> dict[str, set[str]]:
+    """Module -> the lmscope modules it imports (type-checking and lazy imports included)."""
+    graph: dict[str, set[str]] = {}
+    for path in sources():
+        name = module_name(path)
+        targets = {i.module for i in imports(path) if _internal(i.module) and module_file(i.module) is not None}
+        graph[name] = {t for t in targets if t != name and not name.startswith(t + ".")}   # a package's face aside
+    return graph
+
+
+def test_imports_form_no_circle():
+    """Data flows load -> run -> explain -> view, and so do the imports: no module reaches itself again."""
+    graph = import_graph()
+    state: dict[str, int] = {}
+    circles: list[list[str]] = []
+
+    def visit(node: str, trail: list[str]) -> None:
+        state[node] = 1
+        for target in sorted(graph.get(node, ())):
+            if state.get(target) == 1:
+                circles.append(trail[trail.index(target):] + [target] if target in trail else [node, target])
+            elif not state.get(target):
+                visit(target, trail + [target])
+        state[node] = 2
+
+    for node in sorted(graph):
+        if not state.get(node):
+            visit(node, [node])
+    assert not circles, "import circles:\n" + "\n".join(" -> ".join(c) for c in circles)
+
+
 def test_no_module_is_over_400_lines():
     lengths = {path.relative_to(SRC).as_posix(): len(path.read_text(encoding="utf-8").splitlines())
                for path in sources()}
