@@ -13,12 +13,13 @@ from dataclasses import dataclass, field
 import torch
 from torch import nn
 
+from .probing import Probe, feeding_chain, first_tensor, probe_ids, run_probe
+
 # Path fragments that mark a module as part of attention, never of the FFN.
 _ATTENTION_WORDS = ("attn", "attention")
 # Names of the FFN down projection in known families, used only to break ties.
 _KNOWN_FFN_OUT = ("mlp.down_proj", "mlp.c_proj", "mlp.dense_4h_to_h", "mlp.fc2", "mlp.fc_out",
                   "fc2", "output.dense", "ffn.lin2", "feed_forward.w2", "mlp.w2")
-_LOSS_TYPES = (nn.modules.loss._Loss,)
 
 OVERRIDE_KEYS = ("blocks", "ffn", "attention", "final_norm", "embeddings", "head")
 
@@ -48,12 +49,16 @@ def _is_norm(module: nn.Module) -> bool:
     return isinstance(module, nn.LayerNorm) or "norm" in type(module).__name__.lower()
 
 
+class MissingHeadError(ValueError):
+    """An analysis that needs a language-model head, on a model loaded without one (``head=False``)."""
+
+
 @dataclass
 class Anatomy:
     """The parts of one model that lmscope reads from, with their module paths."""
 
     model: nn.Module = field(repr=False)
-    is_masked: bool
+    is_masked: bool          # a masked-LM head: position p predicts its own [MASK]
     n_layers: int
     hidden_size: int
     n_neurons: int
@@ -64,6 +69,10 @@ class Anatomy:
     head_paths: list[str]    # applied in order to a (normed) hidden state to get logits
     embeddings_path: str
     logit_softcap: float | None = None
+    unembedding_path: str | None = None   # the output embedding: head_paths[-1] or a module inside it
+    bidirectional: bool = False           # position 0 sees later tokens (probed, not read from the class)
+    has_head: bool = True                 # False: loaded without a language-model head (head=False)
+    rows_exact: bool = True               # token_logits may multiply in only the chosen rows of the unembedding
 
     @property
     def blocks(self) -> nn.ModuleList:
@@ -86,40 +95,73 @@ class Anatomy:
         names = ["embeddings"]
         for i in range(self.n_layers):
             names += [f"blocks.{i}.ffn", f"blocks.{i}.out"]
-        return names + ["final_norm", "head"]
+        return names + (["final_norm", "head"] if self.has_head else ["final_norm"])
+
+    def require_head(self, what: str) -> None:
+        """A clear error when ``what`` needs the language-model head this model was loaded without."""
+        if not self.has_head:
+            raise MissingHeadError(
+                f"{what} needs a language-model head, and this model was loaded without one (head=False: "
+                "an encoder-only checkpoint); it can capture activations and hidden states (scope.analyze) "
+                "and factors, but not generate, saliency, the logit lens or candidates. Load a checkpoint "
+                "that was trained with its head for those")
 
     def logits(self, hidden: torch.Tensor, *, raw: bool = False) -> torch.Tensor:
         """Project residual-stream states to vocabulary logits (final norm first unless raw)."""
-        hidden = self._before_last_head_module(hidden, raw=raw)
-        for path in self.head_paths[-1:]:
-            hidden = _get(self.model, path)(hidden)
-        return self._softcap(hidden)
-
-    def _before_last_head_module(self, hidden: torch.Tensor, *, raw: bool = False) -> torch.Tensor:
-        """States as the head's last module receives them: final norm (unless raw), then any head modules before it."""
+        self.require_head("projecting hidden states onto the vocabulary")
         if not raw and self.final_norm is not None:
             hidden = self.final_norm(hidden)
+        for path in self.head_paths:
+            hidden = first_tensor(_get(self.model, path)(hidden))
+        return self._softcap(hidden)
+
+    def _unembedding_input(self, hidden: torch.Tensor) -> torch.Tensor:
+        """States as the output embedding receives them: final norm, then every head step before it."""
+        if self.final_norm is not None:
+            hidden = self.final_norm(hidden)
         for path in self.head_paths[:-1]:
-            hidden = _get(self.model, path)(hidden)
-        return hidden
+            hidden = first_tensor(_get(self.model, path)(hidden))
+        if self.head_paths[-1] == self.unembedding_path:
+            return hidden
+        # The output embedding sits inside the last head module (BERT's cls, RoBERTa's lm_head):
+        # run that module up to the embedding's input, and stop there.
+        handle = _get(self.model, self.unembedding_path).register_forward_pre_hook(_stop_with_input)
+        try:
+            _get(self.model, self.head_paths[-1])(hidden)
+        except _Stop as stopped:
+            return stopped.value
+        finally:
+            handle.remove()
+        raise AnatomyError(f"the head never called its output embedding {self.unembedding_path!r}")  # pragma: no cover
 
     def _softcap(self, logits: torch.Tensor) -> torch.Tensor:
         """Gemma 2's final logit soft-capping, where the model has it."""
         return torch.tanh(logits / self.logit_softcap) * self.logit_softcap if self.logit_softcap else logits
 
+    def _rows_path_usable(self) -> bool:
+        """Whether the chosen-rows shortcut applies: a plain Linear unembedding, no hook anywhere in the head."""
+        if not (self.rows_exact and self.has_head and self.unembedding_path):
+            return False
+        unembedding = _get(self.model, self.unembedding_path)
+        if not isinstance(unembedding, nn.Linear) or unembedding.weight.is_meta:
+            return False
+        return not any(m._forward_hooks or m._forward_pre_hooks
+                       for path in self.head_paths for m in _get(self.model, path).modules())
+
     def token_logits(self, hidden: torch.Tensor, token_ids: torch.Tensor) -> torch.Tensor:
         """Logits of chosen tokens: ``hidden`` ``(..., hidden)``, ``token_ids`` ``(..., m)`` broadcastable; ``(..., m)``.
 
         When the head ends in a plain linear layer, only the rows of those tokens are
-        multiplied in: a whole-vocabulary projection costs a large matrix product and, in a
-        backward pass, a vocabulary-sized gradient per state, only to keep ``m`` numbers of
-        it. Equal to ``logits(hidden).gather(-1, token_ids)`` up to float rounding.
+        multiplied in (after any transform before it: BERT's, RoBERTa's, OPT's projection):
+        a whole-vocabulary projection costs a large matrix product and, in a backward pass,
+        a vocabulary-sized gradient per state, only to keep ``m`` numbers of it. Equal to
+        ``logits(hidden).gather(-1, token_ids)`` up to float rounding (checked at discovery).
         """
-        head = _get(self.model, self.head_paths[-1]) if self.head_paths else None
-        if not isinstance(head, nn.Linear) or head._forward_hooks or head._forward_pre_hooks or head.weight.is_meta:
+        if not self._rows_path_usable():
             logits = self.logits(hidden)
             return logits.gather(-1, token_ids.expand(*logits.shape[:-1], token_ids.shape[-1]))
-        hidden = self._before_last_head_module(hidden)
+        head = _get(self.model, self.unembedding_path)
+        hidden = self._unembedding_input(hidden)
         rows = head.weight[token_ids].float()           # (..., m, hidden), broadcast over the states' batch
         # summed in float32, as a matrix product accumulates, also for half-precision models
         logits = (hidden.float()[..., None, :] * rows).sum(-1)
@@ -132,9 +174,21 @@ class Anatomy:
         return {
             "blocks": self.blocks_path, "n_layers": self.n_layers, "ffn": f"{self.blocks_path}.N.{self.ffn_path}",
             "n_neurons": self.n_neurons, "hidden_size": self.hidden_size, "attention": self.attention_path,
-            "final_norm": self.final_norm_path, "head": self.head_paths, "embeddings": self.embeddings_path,
-            "masked": self.is_masked,
+            "final_norm": self.final_norm_path, "head": self.head_paths, "unembedding": self.unembedding_path,
+            "embeddings": self.embeddings_path, "masked": self.is_masked, "bidirectional": self.bidirectional,
         }
+
+
+class _Stop(Exception):
+    """Carries a tensor out of a forward pass that need not go on."""
+
+    def __init__(self, value: torch.Tensor):
+        super().__init__("stop")
+        self.value = value
+
+
+def _stop_with_input(_module: nn.Module, args: tuple) -> None:
+    raise _Stop(args[0])
 
 
 def _find_blocks(model: nn.Module) -> str:
@@ -208,41 +262,58 @@ def _find_final_norm(model: nn.Module, blocks_path: str) -> str | None:
     return f"{parent_path}.{chosen}" if parent_path else chosen
 
 
-def _find_head(model: nn.Module, is_masked: bool) -> list[str]:
-    """Modules that turn the last hidden state into logits."""
-    out = model.get_output_embeddings()
-    if out is None:
-        raise AnatomyError(_missing("the unembedding (output embeddings)", "head", "lm_head"))
-    paths = {id(m): n for n, m in model.named_modules()}
-    if not is_masked:
-        return [paths[id(out)]]
-    # Masked LMs keep a transform (dense, activation, norm) before the decoder, as one module
-    # (BERT's cls) or several (DistilBERT, whose registration order is not its call order):
-    # record the order in which the top-level children other than the encoder run.
-    base = getattr(model, "base_model_prefix", "")
-    children = [(n, m) for n, m in model.named_children() if n != base and not isinstance(m, _LOSS_TYPES)]
-    order: list[str] = []
-    handles = [m.register_forward_hook(lambda *_a, n=n: order.append(n)) for n, m in children]
-    try:
-        with torch.no_grad():
-            model(input_ids=torch.zeros(1, 2, dtype=torch.long, device=out.weight.device))
-    finally:
-        for handle in handles:
-            handle.remove()
-    head = list(dict.fromkeys(order))
-    if not head:
-        raise AnatomyError(_missing("the masked-LM head", "head", "cls"))
-    return head
-
-
 def _missing(what: str, key: str, example: str) -> str:
     return (f"lmscope could not find {what} in this model. Pass it yourself, e.g. "
             f"lmscope.load(model, tokenizer=tok, anatomy={{{key!r}: {example!r}}}); "
             f"override keys: {', '.join(OVERRIDE_KEYS)}.")
 
 
-def discover(model: nn.Module, overrides: dict[str, str] | None = None) -> Anatomy:
-    """Map the parts of ``model``; ``overrides`` gives dotted paths for parts it gets wrong."""
+def _head_from(chain: list[str], unembedding: str, final_norm: str | None, overridden: bool, model: nn.Module
+               ) -> tuple[str | None, list[str]]:
+    """(final norm, head steps) from the chain after the last block, up to the module holding the unembedding."""
+    holding = [i for i, name in enumerate(chain) if unembedding == name or unembedding.startswith(f"{name}.")]
+    if not holding:
+        raise AnatomyError(_missing(f"the head (the output embedding {unembedding!r} is not called after the "
+                                    "last block)", "head", unembedding))
+    chain = chain[:holding[0] + 1]
+    if not overridden:
+        first = chain[0]
+        final_norm = first if len(chain) > 1 and _is_norm(_get(model, first)) else None
+    return final_norm, [name for name in chain if name != final_norm]
+
+
+def _check_head(anatomy: Anatomy, probe: Probe) -> None:
+    """Refuse a head that does not give the model's own logits; turn off the rows shortcut where it differs."""
+    expected = getattr(probe.output, "logits", None)
+    if expected is None:
+        return
+    with torch.no_grad():
+        got = anatomy.logits(probe.last_hidden)
+        exact = torch.finfo(expected.dtype).eps ** 0.5 if expected.dtype != torch.float32 else 1e-5
+        tolerance = exact * (1.0 + float(expected.abs().max()))
+        gap = float((got.float() - expected.float()).abs().max()) if got.shape == expected.shape else float("inf")
+        if gap > tolerance:
+            raise AnatomyError(
+                f"lmscope's reading of this model's head (final norm {anatomy.final_norm_path!r}, then "
+                f"{', '.join(anatomy.head_paths)}{', soft-capping' if anatomy.logit_softcap else ''}) does not give "
+                f"the model's own logits (largest difference {gap:.3g}): the model does more between its last "
+                "block and its logits. Name the steps yourself: lmscope.load(model, tokenizer=tok, "
+                "anatomy={'final_norm': 'path.of.norm', 'head': 'first.step,second.step'}), module paths "
+                "applied in order to the last block's output")
+        ids = expected.float().argmax(-1, keepdim=True)
+        rows = anatomy.token_logits(probe.last_hidden, ids).float()
+        anatomy.rows_exact = bool((rows - expected.float().gather(-1, ids)).abs().max() <= tolerance)
+
+
+def discover(model: nn.Module, overrides: dict[str, str] | None = None, *, head: bool = True) -> Anatomy:
+    """Map the parts of ``model``; ``overrides`` gives dotted paths for parts it gets wrong.
+
+    The head and whether the model attends both ways are read from what the model does on a
+    three-token input: the modules that run after the last block (checked against the
+    model's own logits), and whether changing the last token changes position 0.
+    ``head=False``: a model without a language-model head (an encoder); nothing projects
+    onto the vocabulary.
+    """
     overrides = dict(overrides or {})
     unknown = set(overrides) - set(OVERRIDE_KEYS)
     if unknown:
@@ -264,17 +335,50 @@ def discover(model: nn.Module, overrides: dict[str, str] | None = None) -> Anato
     else:
         ffn_path, n_neurons = _find_ffn(blocks[0], hidden)
     module_paths = {id(m): n for n, m in model.named_modules()}
-    if "final_norm" in overrides:
-        final_norm_path = overrides["final_norm"] or None
+    unembedding = model.get_output_embeddings() if head else None
+    if head and unembedding is None:
+        raise AnatomyError(_missing("the unembedding (output embeddings)", "head", "lm_head"))
+    unembedding_path = module_paths[id(unembedding)] if unembedding is not None else None
+    final_norm_path = (overrides["final_norm"] or None) if "final_norm" in overrides else None
+    try:
+        probe = run_probe(model, blocks[-1], probe_ids(model, 3))
+        changed = run_probe(model, blocks[-1], probe_ids(model, 4)).last_hidden
+    except Exception:  # noqa: BLE001 - a model that cannot run alone: its parts as registered, unchecked
+        probe = changed = None
+    if probe is None:
+        if is_masked and "head" not in overrides:
+            raise AnatomyError(_missing("the masked-LM head (the model did not run on a short input)", "head", "cls"))
+        if "final_norm" not in overrides and not is_masked:
+            final_norm_path = _find_final_norm(model, blocks_path)
+        head_paths = [unembedding_path] if unembedding_path else []
+        bidirectional = is_masked
     else:
-        final_norm_path = None if is_masked else _find_final_norm(model, blocks_path)
-    head_paths = overrides["head"].split(",") if "head" in overrides else _find_head(model, is_masked)
+        chain = feeding_chain(probe)
+        if not head:
+            first = chain[0] if chain else None
+            if "final_norm" not in overrides and first and _is_norm(_get(model, first)):
+                final_norm_path = first
+            head_paths = []
+        else:
+            final_norm_path, head_paths = _head_from(chain, unembedding_path, final_norm_path,
+                                                     "final_norm" in overrides, model)
+        scale = 1.0 + float(probe.last_hidden[0, 0].abs().max())
+        bidirectional = float((probe.last_hidden[0, 0] - changed[0, 0]).abs().max()) > 1e-4 * scale
+    if "head" in overrides:
+        head_paths = overrides["head"].split(",")
     softcap = getattr(config, "final_logit_softcapping", None)
-    return Anatomy(
+    anatomy = Anatomy(
         model=model, is_masked=is_masked, n_layers=len(blocks), hidden_size=hidden, n_neurons=n_neurons,
         blocks_path=blocks_path, ffn_path=ffn_path,
         attention_path=overrides.get("attention") or _find_attention(blocks[0]),
         final_norm_path=final_norm_path, head_paths=head_paths,
         embeddings_path=overrides.get("embeddings") or module_paths[id(embeddings)],
-        logit_softcap=float(softcap) if softcap else None,
+        logit_softcap=float(softcap) if softcap and head else None, unembedding_path=unembedding_path,
+        bidirectional=bidirectional, has_head=head,
     )
+    if head_paths and unembedding_path and not any(
+            unembedding_path == p or unembedding_path.startswith(f"{p}.") for p in head_paths):
+        anatomy.rows_exact = False   # an overridden head that does not end in the output embedding
+    if head and probe is not None:
+        _check_head(anatomy, probe)
+    return anatomy

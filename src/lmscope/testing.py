@@ -30,9 +30,9 @@ SPECIALS_CAUSAL = ["<|endoftext|>"]
 HIDDEN, HEADS, KV_HEADS, FFN, LAYERS, POSITIONS = 32, 4, 2, 64, 2, 128
 
 
-@lru_cache(maxsize=2)
-def tiny_tokenizer(masked: bool = False):
-    """A byte-level BPE tokenizer trained on a few sentences (vocabulary ~300)."""
+@lru_cache(maxsize=3)
+def tiny_tokenizer(masked: bool = False, *, bos: bool = False):
+    """A byte-level BPE tokenizer trained on a few sentences (vocabulary ~300); ``bos``: prepends its BOS token."""
     from tokenizers import Tokenizer, decoders, models, pre_tokenizers, processors, trainers
     from transformers import PreTrainedTokenizerFast
 
@@ -49,6 +49,10 @@ def tiny_tokenizer(masked: bool = False):
             single="[CLS] $A [SEP]", pair="[CLS] $A [SEP] $B [SEP]", special_tokens=[("[CLS]", cls), ("[SEP]", sep)])
         return PreTrainedTokenizerFast(tokenizer_object=tok, pad_token="[PAD]", unk_token="[UNK]",
                                        cls_token="[CLS]", sep_token="[SEP]", mask_token="[MASK]")
+    if bos:
+        start = tok.token_to_id("<|endoftext|>")
+        tok.post_processor = processors.TemplateProcessing(single="<|endoftext|> $A",
+                                                           special_tokens=[("<|endoftext|>", start)])
     fast = PreTrainedTokenizerFast(tokenizer_object=tok, eos_token="<|endoftext|>", bos_token="<|endoftext|>",
                                    pad_token="<|endoftext|>")
     fast.chat_template = ("{% for m in messages %}<{{ m['role'] }}>{{ m['content'] }}\n{% endfor %}"
@@ -100,16 +104,37 @@ CAUSAL_FAMILIES = ("gpt2", "gpt_neo", "gpt_neox", "gptj", "llama", "mistral", "q
                    "phi", "phi3", "opt", "falcon")
 FAMILIES = CAUSAL_FAMILIES + MASKED_FAMILIES
 
+# Config variants of the families above, for the conformance suite (tests/test_conformance.py):
+# name -> (family, model class name or None for the family's, config changes, tokenizer kind).
+_VARIANTS: dict[str, tuple[str, str | None, dict[str, Any], str]] = {
+    "opt_project_out": ("opt", None, {"word_embed_proj_dim": HIDDEN // 2}, "causal"),   # project_in/project_out
+    "gemma2_softcap": ("gemma2", None, {"final_logit_softcapping": 1.0}, "causal"),    # a cap that bites
+    "llama_tied": ("llama", None, {"tie_word_embeddings": True}, "causal"),
+    "gpt2_untied": ("gpt2", None, {"tie_word_embeddings": False}, "causal"),
+    "llama_bos": ("llama", None, {}, "bos"),                                            # the tokenizer adds BOS
+    "bert_causal": ("bert", "BertLMHeadModel", {"is_decoder": True}, "masked"),
+    "bert_encoder_causal": ("bert", "BertLMHeadModel", {"is_decoder": False}, "masked"),    # bidirectional
+    "roberta_causal": ("roberta", "RobertaForCausalLM", {"is_decoder": True}, "masked"),
+    "roberta_encoder_causal": ("roberta", "RobertaForCausalLM", {"is_decoder": False}, "masked"),
+}
+VARIANTS = tuple(_VARIANTS)
+
 
 def tiny_model(family: str, *, seed: int = 0):
-    """(model, tokenizer) of ``family`` with random weights, seeded, in eval mode."""
-    masked = family in MASKED_FAMILIES
-    tokenizer = tiny_tokenizer(masked)
+    """(model, tokenizer) of ``family`` (or of a config variant in :data:`VARIANTS`) with random weights, seeded,
+    in eval mode."""
+    import transformers
+
+    base, class_name, changes, kind = _VARIANTS.get(family, (family, None, {},
+                                                              "masked" if family in MASKED_FAMILIES else "causal"))
+    tokenizer = tiny_tokenizer(kind == "masked", bos=kind == "bos")
     table = _configs(len(tokenizer))
-    if family not in table:
-        raise ValueError(f"unknown family {family!r}; choose from {', '.join(FAMILIES)}")
-    config_cls, model_cls, kwargs = table[family]
-    if family == "roberta":
+    if base not in table:
+        raise ValueError(f"unknown family {family!r}; choose from {', '.join(FAMILIES + VARIANTS)}")
+    config_cls, model_cls, kwargs = table[base]
+    kwargs = dict(kwargs, **changes)
+    model_cls = getattr(transformers, class_name) if class_name else model_cls
+    if base == "roberta":
         kwargs = dict(kwargs, max_position_embeddings=POSITIONS + 2)  # RoBERTa offsets positions by pad+1
     config = config_cls(**kwargs)
     with torch.random.fork_rng():
