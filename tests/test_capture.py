@@ -14,7 +14,9 @@ def test_shapes_on_every_family(any_family):
     assert run.attentions.shape[0] == a.n_layers and run.attentions.shape[2:] == (L, L)
     np.testing.assert_allclose(run.attentions.sum(-1), 1.0, atol=1e-4)  # rows are distributions
     assert len(run.tokens) == L == len(run.token_ids)
-    assert "".join(run.tokens) == run.text
+    assert run.text == any_family.tokenizer.decode(run.token_ids.tolist())   # the text is the tokenizer's
+    if not any("<0x" in t for t in run.tokens):   # random models may emit a lone byte: it shows as <0xEF>
+        assert "".join(run.tokens) == run.text
 
 
 def test_activations_are_the_down_projection_input(causal_family):

@@ -16,7 +16,7 @@ from .capture import CAPTURE, DEFAULT_CAPTURE, run_forward
 from .core.checks import Integer, Layers, Options, resolve_layers, validated
 from .core.options import constraints_of
 from .core.results import delegate
-from .core.tokens import display_tokens
+from .core.tokens import decoded_texts, display_tokens
 from .corpus import build_corpus
 from .generation import GENERATION, GenerationOptions
 from .run import Run
@@ -184,8 +184,10 @@ class Scope:
         got = run_forward(self.anatomy, sequence, capture=capture, layers=layers, logits_from=logits_from)
 
         np_dtype = np.float16 if activation_dtype == "float16" else np.float32
-        run = Run(token_ids=sequence[0].cpu().numpy().astype(np.int64),
-                  tokens=display_tokens(self.tokenizer, sequence[0].tolist()), n_input=n_input,
+        ids = sequence[0].tolist()
+        decoded_input, decoded_output = decoded_texts(self.tokenizer, ids, n_input)
+        run = Run(token_ids=sequence[0].cpu().numpy().astype(np.int64), tokens=display_tokens(self.tokenizer, ids),
+                  n_input=n_input, decoded_input=decoded_input, decoded_output=decoded_output,
                   model_name=self.name, settings=settings, scope=self)
         if "activations" in capture:
             run.activations = np.stack([got.activations[layer][0].float().cpu().numpy().T for layer in layers]

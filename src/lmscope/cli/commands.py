@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from .options import generation_options, view_choice
-from .output import Progress, UsageError, read_text, short, write_json
+from .output import DecodedStream, Progress, UsageError, read_text, short, write_json
 
 DEFAULT_REPORT = "lmscope-report.html"
 DEFAULT_GALLERY = "lmscope-gallery.html"
@@ -52,7 +52,7 @@ def _report(explained, args: argparse.Namespace, progress: Progress, default_tit
 
 def cmd_explain(args: argparse.Namespace, progress: Progress) -> int:
     """Generate from a prompt and write the report."""
-    from ..report import TokenStreamer, explain
+    from ..report import explain
 
     choice, generation = view_choice(args), generation_options(args)
     prompt_text = read_text(args.prompt) if args.prompt == "-" else args.prompt
@@ -67,7 +67,7 @@ def cmd_explain(args: argparse.Namespace, progress: Progress) -> int:
     scope = load_scope(args, progress)
     model_checked(choice, scope)
     streams = generation.num_beams == 1 and not progress.quiet
-    streamer = TokenStreamer(scope.tokenizer, progress.token) if streams else None
+    streamer = DecodedStream(scope.tokenizer, progress.token) if streams else None
     explained = explain(scope, prompt, choice, generation=generation, mode="generate", streamer=streamer,
                         step=progress.step)
     progress.close()

@@ -22,6 +22,8 @@ FORMAT_VERSION = 1
 ARRAYS = ("token_ids", "activations", "hidden_states", "attentions", "candidate_positions", "candidate_ids",
           "candidate_probs", "chosen_probs")
 META = ("tokens", "n_input", "model_name", "activation_layers", "attention_layers", "candidate_tokens", "settings")
+# Written by every save, optional when reading: files saved before texts were stored lack them.
+TEXT_META = ("decoded_input", "decoded_output")
 CAPTURES = ("activations", "hidden_states", "attentions")
 
 ActivationMode = Literal["seed", "response"]
@@ -65,6 +67,12 @@ class Record:
     were generated. ``activations[l, n, p]`` is neuron ``n`` of captured layer
     ``activation_layers[l]`` *at position p*, i.e. the model's response to token ``p``.
     The token that position ``p`` *produced* is ``p + 1``; see :meth:`token_activations`.
+
+    ``tokens`` are display strings, one per token (a partial character shows its bytes,
+    ``<0xE6>``); ``decoded_input`` / ``decoded_output`` are the text as the tokenizer decodes
+    it, stored when the record is made (a record has no tokenizer), and what
+    :attr:`input_text`, :attr:`output_text` and :attr:`text` return (see
+    :func:`lmscope.core.tokens.decoded_texts`).
     """
 
     token_ids: np.ndarray                      # (positions,) int64
@@ -82,6 +90,8 @@ class Record:
     candidate_tokens: list[list[str]] = field(default_factory=list)
     chosen_probs: np.ndarray | None = None     # (steps,): probability of the token actually there
     settings: dict[str, Any] = field(default_factory=dict)
+    decoded_input: str | None = None           # tokenizer.decode of the input part (None: join display strings)
+    decoded_output: str | None = None          # the rest of the decoded text, so input + output == text
     scope: ModelLink | None = field(default=None, repr=False)   # the Scope that made it, to run the model again
 
     # ------------------------------------------------------------------ tokens
@@ -95,15 +105,26 @@ class Record:
 
     @property
     def input_text(self) -> str:
+        """The input as the tokenizer decodes it (a character split at the boundary belongs to the output).
+
+        Records without stored texts (files saved by older versions) join the display
+        strings instead, which is the text only when :mod:`lmscope.core.tokens` says so.
+        """
+        if self.decoded_input is not None:
+            return self.decoded_input
         return "".join(self.tokens[: self.n_input])
 
     @property
     def output_text(self) -> str:
+        """The generated text as the tokenizer decodes it; ``input_text + output_text == text``."""
+        if self.decoded_output is not None:
+            return self.decoded_output
         return "".join(self.tokens[self.n_input:])
 
     @property
     def text(self) -> str:
-        return "".join(self.tokens)
+        """The whole sequence as ``tokenizer.decode(token_ids, skip_special_tokens=False)`` gives it."""
+        return self.input_text + self.output_text
 
     @property
     def token_types(self) -> list[str]:
@@ -185,22 +206,31 @@ class Record:
     # ------------------------------------------------------------------ persistence
     def save(self, path: str | Path) -> Path:
         """Write the record to one ``.lms`` file (a zip of numpy arrays and JSON); exact round trip."""
-        meta = {"format": FORMAT, "version": FORMAT_VERSION, **{name: getattr(self, name) for name in META}}
+        meta = {"format": FORMAT, "version": FORMAT_VERSION,
+                **{name: getattr(self, name) for name in META + TEXT_META}}
         arrays = {name: getattr(self, name) for name in ARRAYS if getattr(self, name) is not None}
         return archive.write(path, meta, arrays)
 
     @classmethod
     def load(cls: type[R], path: str | Path, *, scope: ModelLink | None = None) -> R:
-        """Read a record written by :meth:`save`; attach ``scope`` to explain it further."""
+        """Read a record written by :meth:`save`; attach ``scope`` to explain it further.
+
+        Files written before the decoded texts were stored load too: their texts are the
+        joined display strings (as those versions showed them).
+        """
         meta, arrays = archive.read(path, kind="run", fmt=FORMAT, version=FORMAT_VERSION, error=RunFileError)
         missing = [name for name in META if name not in meta]
         if missing or "token_ids" not in arrays:
             raise RunFileError(f"{path} is inconsistent: it lacks {missing or ['token_ids']}")
         if len(arrays["token_ids"]) != len(meta["tokens"]):
             raise RunFileError(f"{path} is inconsistent: token ids and tokens differ in length")
+        texts = {name: meta.get(name) for name in TEXT_META}
+        if any(value is not None and not isinstance(value, str) for value in texts.values()) or \
+                (texts["decoded_input"] is None) != (texts["decoded_output"] is None):
+            raise RunFileError(f"{path} is inconsistent: its decoded texts are not two strings")
         known = {f.name for f in fields(cls)}
-        return cls(**{name: meta[name] for name in META}, **{k: v for k, v in arrays.items() if k in known},
-                   scope=scope)
+        return cls(**{name: meta[name] for name in META}, **texts,
+                   **{k: v for k, v in arrays.items() if k in known}, scope=scope)
 
 
 def token_table(tokens: list[str], token_ids: Any, n_input: int) -> list[dict[str, Any]]:

@@ -68,7 +68,13 @@ class CorpusData:
         return [self.token_strings[int(i)] for i in self.token_ids(doc)]
 
     def text(self, doc: int) -> str:
-        """Text ``doc`` as kept (after truncation)."""
+        """Text ``doc`` as kept (after truncation), as the attached model's tokenizer decodes its ids.
+
+        A corpus loaded without a model joins the display strings instead, which equals the
+        text only when no token is a partial character (see :mod:`lmscope.core.tokens`).
+        """
+        if self.scope is not None:
+            return self.scope.tokenizer.decode(self.token_ids(doc).tolist(), skip_special_tokens=False)
         return "".join(self.tokens(doc))
 
     def locate(self, index: int) -> tuple[int, int]:

@@ -39,7 +39,8 @@ class Corpus(CorpusData, Result):
     factors = delegate(fit_factors)
 
     def document(self, doc: int, *, capture: tuple[str, ...] | None = None, layers: Any = None) -> Record:
-        """Text ``doc`` as a data record (tokens, ids, every token input), which run analyses read.
+        """Text ``doc`` as a data record (tokens, ids, every token input; its text as :meth:`text` gives it),
+        which run analyses read.
 
         With ``capture`` (e.g. ``("activations",)``) the attached model reads the document
         once, alone, and fills those captures for ``layers`` (None: every layer), so
@@ -48,8 +49,8 @@ class Corpus(CorpusData, Result):
         """
         ids = self.token_ids(doc)
         record = Record(token_ids=ids, tokens=[self.token_strings[int(i)] for i in ids], n_input=len(ids),
-                        model_name=self.model_name, settings={"mode": "corpus", "doc": self._doc(doc)},
-                        scope=self.scope)
+                        decoded_input=self.text(doc), decoded_output="", model_name=self.model_name,
+                        settings={"mode": "corpus", "doc": self._doc(doc)}, scope=self.scope)
         if capture is None:
             if layers is not None:
                 raise ValueError("layers= chooses the layers to capture; pass capture=('activations',) too")
