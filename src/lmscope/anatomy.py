@@ -337,7 +337,8 @@ def discover(model: nn.Module, overrides: dict[str, str] | None = None, *, head:
     module_paths = {id(m): n for n, m in model.named_modules()}
     unembedding = model.get_output_embeddings() if head else None
     if head and unembedding is None:
-        raise AnatomyError(_missing("the unembedding (output embeddings)", "head", "lm_head"))
+        raise AnatomyError(_missing("the unembedding (output embeddings)", "head", "lm_head")
+                           + " A model without a language-model head (an encoder) loads with head=False.")
     unembedding_path = module_paths[id(unembedding)] if unembedding is not None else None
     final_norm_path = (overrides["final_norm"] or None) if "final_norm" in overrides else None
     try:

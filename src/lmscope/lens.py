@@ -83,6 +83,7 @@ def logit_lens(run: Record, raw: bool = False, lens: LensFn | Sequence[LensFn] |
     hidden = run.require("hidden_states")
     scope = run.require_scope()
     anatomy = scope.anatomy
+    anatomy.require_head("the logit lens")
     expected = (anatomy.n_layers + 1, run.n_tokens, anatomy.hidden_size)
     if hidden.shape != expected:
         raise ValueError(f"this run's hidden_states have shape {hidden.shape} but the attached model "

@@ -100,6 +100,35 @@ def _auto_class(config):
     return AutoModelForCausalLM
 
 
+class HeadlessCheckpointError(ValueError):
+    """A checkpoint whose language-model head weights are not in it: its predictions would be random."""
+
+
+def missing_head_weights(model, info: dict) -> list[str]:
+    """Head weights that ``from_pretrained`` reported missing or reshaped (so newly initialised)."""
+    prefix = getattr(model, "base_model_prefix", "") or ""
+    keys = set(info.get("missing_keys") or ()) | {k[0] if isinstance(k, tuple) else k
+                                                  for k in info.get("mismatched_keys") or ()}
+    return sorted(k for k in keys if not (prefix and k.startswith(f"{prefix}.")))
+
+
+def refuse_random_head(model, info: dict, source: str, architectures: list[str]) -> None:
+    """Refuse a model whose head was filled with random values because the checkpoint did not hold it."""
+    missing = missing_head_weights(model, info)
+    if not missing:
+        return
+    shown = ", ".join(missing[:3]) + (f" and {len(missing) - 3} more" if len(missing) > 3 else "")
+    saved_as = "/".join(architectures) or "a model without a head"
+    raise HeadlessCheckpointError(
+        f"{source} has no trained language-model head: its checkpoint ({saved_as}) lacks {shown}, so "
+        f"{type(model).__name__} would fill them with random values and every prediction, generated token, "
+        "saliency and lens reading would be noise. Load a checkpoint saved with its head instead (its "
+        "config.json lists a *ForMaskedLM or *ForCausalLM class, e.g. bert-base-uncased for BERT), or analyse "
+        f"this encoder without predictions: lmscope.load({source!r}, head=False), whose scope.analyze(text) "
+        "captures activations and hidden states (and run.factors() works); generate, saliency, the logit lens "
+        "and candidates need a head")
+
+
 def resolve_device(device: str | torch.device | None) -> torch.device:
     """The requested device, or CUDA when available, else CPU."""
     if device is None:
@@ -135,9 +164,13 @@ def _no_weight_bar() -> Iterator[None]:
 
 
 def load_pretrained(source: str, *, dtype: torch.dtype | None, trust_remote_code: bool = False,
-                    attn_implementation: str | None = None):
-    """(model, tokenizer, name) from a GGUF path, a local folder or a hub id."""
-    from transformers import AutoConfig, AutoModelForCausalLM, AutoTokenizer
+                    attn_implementation: str | None = None, head: bool = True):
+    """(model, tokenizer, name) from a GGUF path, a local folder or a hub id.
+
+    A model whose language-model head was not in the checkpoint is refused
+    (:class:`HeadlessCheckpointError`); ``head=False`` loads the model without any head.
+    """
+    from transformers import AutoConfig, AutoModel, AutoModelForCausalLM, AutoTokenizer
 
     path = Path(source).expanduser()
     kwargs = {"dtype": dtype or torch.float32}
@@ -149,7 +182,7 @@ def load_pretrained(source: str, *, dtype: torch.dtype | None, trust_remote_code
         folder = _converted_gguf(path, auto_cls=AutoModelForCausalLM)
         with _no_weight_bar():
             model = AutoModelForCausalLM.from_pretrained(folder, **kwargs)
-        return model, AutoTokenizer.from_pretrained(folder), path.stem
+        return (model if head else model.base_model), AutoTokenizer.from_pretrained(folder), path.stem
     # Hub ids are "name" or "owner/name"; anything else that names a path must exist locally.
     looks_local = path.exists() or source.startswith((".", "/", "~")) or source.count("/") > 1
     if looks_local and not path.is_dir():
@@ -161,7 +194,11 @@ def load_pretrained(source: str, *, dtype: torch.dtype | None, trust_remote_code
     except OSError as exc:
         raise FileNotFoundError(f"could not load model {source!r}: not a local folder with config.json and "
                                 f"not reachable on the Hugging Face hub ({exc.__class__.__name__})") from exc
+    auto = _auto_class(config) if head else AutoModel
     with _no_weight_bar() if path.is_dir() else contextlib.nullcontext():
-        model = _auto_class(config).from_pretrained(where, trust_remote_code=trust_remote_code, **kwargs)
+        model, info = auto.from_pretrained(where, trust_remote_code=trust_remote_code, output_loading_info=True,
+                                           **kwargs)
+    if head:
+        refuse_random_head(model, info, source, list(getattr(config, "architectures", None) or []))
     tokenizer = AutoTokenizer.from_pretrained(where, trust_remote_code=trust_remote_code)
     return model, tokenizer, path.name if path.is_dir() else source

@@ -34,11 +34,13 @@ class Scope:
     Hugging Face objects.
     """
 
-    def __init__(self, model: nn.Module, tokenizer, *, name: str = "", anatomy: dict[str, str] | None = None):
+    def __init__(self, model: nn.Module, tokenizer, *, name: str = "", anatomy: dict[str, str] | None = None,
+                 head: bool = True):
         self.model = model.eval()
         self.tokenizer = tokenizer
         self.name = name or getattr(model.config, "_name_or_path", "") or type(model).__name__
-        self.anatomy: Anatomy = discover(model, anatomy)
+        # head=False: an encoder without a language-model head; analyze captures, nothing predicts.
+        self.anatomy: Anatomy = discover(model, anatomy, head=head)
         # Explanations need gradients w.r.t. inputs only: parameters never need them.
         for parameter in model.parameters():
             parameter.requires_grad_(False)
@@ -117,6 +119,7 @@ class Scope:
         before the capture pass. The generation options are :class:`lmscope.generation.GenerationOptions`,
         checked (with the same messages as the CLI and the explorer) before any work.
         """
+        self.anatomy.require_head("generate")
         if self.is_masked:
             raise ValueError(f"{self.name} is a masked LM and does not generate; use scope.analyze(text)")
         capture = CAPTURE.check("capture", capture)
@@ -155,7 +158,8 @@ class Scope:
         """Capture existing text in one forward pass, without generating (masked LMs too).
 
         Every token counts as input (``run.n_input == run.n_tokens``). For masked LMs,
-        ``run.candidates`` holds the model's top predictions at each mask token.
+        ``run.candidates`` holds the model's top predictions at each mask token. A model
+        loaded with ``head=False`` (an encoder) captures activations and hidden states only.
         """
         capture = CAPTURE.check("capture", capture)
         layers = resolve_layers(layers, self.n_layers)
@@ -222,13 +226,19 @@ class Scope:
 
 def load(model: str | nn.Module | None = None, *, tokenizer=None, device: str | torch.device | None = None,
          dtype: str | torch.dtype | None = None, anatomy: dict[str, str] | None = None,
-         trust_remote_code: bool = False, attn_implementation: str | None = None) -> Scope:
+         trust_remote_code: bool = False, attn_implementation: str | None = None, head: bool = True) -> Scope:
     """Load a model to explain.
 
     ``model`` is ``None`` (the embedded default, SmolLM2-135M-Instruct, offline), a hub id, a
     local folder, a ``.gguf`` file, or a model object (then pass ``tokenizer=``). ``device``
     defaults to CUDA when present, else CPU; ``dtype`` to float32. ``anatomy`` overrides
     discovered module paths (keys: blocks, ffn, attention, final_norm, embeddings, head).
+
+    A checkpoint whose language-model head weights are not in it (an encoder-only checkpoint
+    such as a sentence-transformers BERT) is refused, since its predictions would be random.
+    ``head=False`` loads such a model explicitly without a head: ``scope.analyze(text)``
+    captures activations and hidden states (and factors work); generate, saliency, the logit
+    lens and candidates raise an error saying the model has no head.
 
     >>> scope = lmscope.load()                      # doctest: +SKIP
     >>> run = scope.generate("1, 2, 3,", max_new_tokens=6)   # doctest: +SKIP
@@ -245,11 +255,12 @@ def load(model: str | nn.Module | None = None, *, tokenizer=None, device: str | 
             raise ValueError("a model object needs its tokenizer too: lmscope.load(model, tokenizer=tokenizer)")
         if torch_dtype is not None:
             model = model.to(torch_dtype)
-        return Scope(model.to(device), tokenizer, anatomy=anatomy)
+        return Scope(model.to(device), tokenizer, anatomy=anatomy, head=head)
     else:
         raise TypeError(f"model must be None, a hub id, a path or a torch model, not {type(model).__name__}")
     hf_model, hf_tokenizer, found_name = loading.load_pretrained(
-        str(model), dtype=torch_dtype, trust_remote_code=trust_remote_code, attn_implementation=attn_implementation)
+        str(model), dtype=torch_dtype, trust_remote_code=trust_remote_code, attn_implementation=attn_implementation,
+        head=head)
     if tokenizer is not None:
         hf_tokenizer = tokenizer
-    return Scope(hf_model.to(device), hf_tokenizer, name=name or found_name, anatomy=anatomy)
+    return Scope(hf_model.to(device), hf_tokenizer, name=name or found_name, anatomy=anatomy, head=head)

@@ -80,6 +80,12 @@ class Problem:
 
     @property
     def causal(self) -> bool:
+        """Whether each position sees only the ones before it: probed from the model (``anatomy.bidirectional``)."""
+        return not self.anatomy.bidirectional
+
+    @property
+    def shifted(self) -> bool:
+        """Whether a target is scored from the position before it (a next-token head), not its own (a masked LM's)."""
         return not self.anatomy.is_masked
 
     @property
@@ -88,12 +94,12 @@ class Problem:
 
     @property
     def reads(self) -> np.ndarray:
-        """Position whose output scores each target: the one before it (causal) or itself (masked)."""
-        return self.targets - 1 if self.causal else self.targets.copy()
+        """Position whose output scores each target: the one before it (next-token head) or itself (masked)."""
+        return self.targets - 1 if self.shifted else self.targets.copy()
 
     @property
     def spans(self) -> np.ndarray:
-        """How many positions each target's row covers: those before it (causal), all (masked)."""
+        """How many positions each target's row covers: those before it (causal), all (bidirectional)."""
         return self.targets.copy() if self.causal else np.full(len(self.targets), self.n)
 
     def length(self, rows: np.ndarray) -> int:

@@ -36,13 +36,14 @@ def default_targets(run: Record, scope: ModelLink) -> list[int]:
 def target_positions(run: Record, scope: ModelLink, targets: Any) -> np.ndarray:
     """``targets=`` as sorted unique positions (None: :func:`default_targets`); negative counts from the end.
 
-    A causal target needs a token before it, so position 0 is refused there.
+    A next-token head scores a target from the token before it, so position 0 is refused
+    there (whether the model attends both ways or not).
     """
     if targets is None:
         targets = default_targets(run, scope)
-    causal = not scope.is_masked
-    return resolve_positions(targets, run.n_tokens, name="targets", first=1 if causal else 0,
-                             why_first="position 0 has no token before it" if causal else "")
+    shifted = not scope.is_masked
+    return resolve_positions(targets, run.n_tokens, name="targets", first=1 if shifted else 0,
+                             why_first="position 0 has no token before it" if shifted else "")
 
 
 def explained_ids(run: Record, scope: ModelLink, targets: np.ndarray) -> list[int]:
@@ -72,6 +73,7 @@ def make_problem(run: Record, targets: Any = None, *, score: str = "logit", cont
                  ) -> Problem:
     """Resolve targets and contrast against ``run`` and its model, and build the :class:`Problem`."""
     scope = run.require_scope()
+    scope.anatomy.require_head("saliency")
     positions = target_positions(run, scope, targets)
     device = scope.device
     target_ids = torch.as_tensor(explained_ids(run, scope, positions), dtype=torch.long, device=device)
