@@ -97,6 +97,8 @@ def _auto_class(config):
     architectures = getattr(config, "architectures", None) or []
     if any(a.endswith("ForMaskedLM") for a in architectures):
         return AutoModelForMaskedLM
+    if type(config) not in AutoModelForCausalLM._model_mapping and type(config) in AutoModelForMaskedLM._model_mapping:
+        return AutoModelForMaskedLM   # a body saved alone (DistilBertModel): the only LM class it has
     return AutoModelForCausalLM
 
 
