@@ -114,3 +114,43 @@ def test_bad_override_path():
     model, _ = tiny_model("gpt2")
     with pytest.raises(AnatomyError, match="does not exist"):
         discover(model, {"blocks": "transformer.nope"})
+
+
+@pytest.mark.parametrize("family, head, unembedding", [
+    ("opt_project_out", ["model.decoder.project_out", "lm_head"], "lm_head"),
+    ("bert_causal", ["cls"], "cls.predictions.decoder"),
+    ("roberta_encoder_causal", ["lm_head"], "lm_head.decoder"),
+])
+def test_head_transforms_are_found_and_token_logits_keep_the_rows_shortcut(family, head, unembedding, monkeypatch):
+    """The steps between the last block and the output embedding are part of the head, and the chosen-rows
+    path (no whole-vocabulary projection) stops at the output embedding's input."""
+    model, tok = tiny_model(family)
+    anatomy = discover(model)
+    assert anatomy.head_paths == head and anatomy.unembedding_path == unembedding and anatomy.rows_exact
+    hidden = torch.randn(1, 3, anatomy.hidden_size, generator=torch.Generator().manual_seed(1))
+    ids = torch.tensor([[4, 9]])
+    with torch.no_grad():
+        expected = anatomy.logits(hidden).gather(-1, ids.expand(1, 3, 2))
+        monkeypatch.setattr(anatomy, "logits", lambda *_a, **_k: pytest.fail("took the whole-vocabulary path"))
+        torch.testing.assert_close(anatomy.token_logits(hidden, ids), expected, atol=1e-5, rtol=1e-5)
+
+
+def test_a_head_that_does_not_give_the_models_logits_is_refused_with_the_override():
+    model, _ = tiny_model("llama")
+
+    def scaled(_module, _args, output):
+        output.logits = output.logits * 3.0          # a logit scale lmscope does not know about
+        return output
+
+    model.register_forward_hook(scaled)
+    with pytest.raises(AnatomyError, match=r"does not give the model's own logits.*anatomy=\{'final_norm'"):
+        discover(model)
+
+
+@pytest.mark.parametrize("family, bidirectional", [("bert_causal", False), ("bert_encoder_causal", True),
+                                                   ("roberta_encoder_causal", True), ("bert", True), ("gpt2", False)])
+def test_attention_direction_is_probed_not_read_from_the_class(family, bidirectional):
+    model, _ = tiny_model(family)
+    anatomy = discover(model)
+    assert anatomy.bidirectional == bidirectional
+    assert anatomy.is_masked == (family == "bert")   # only a masked-LM head predicts its own [MASK]
