@@ -154,3 +154,11 @@ def test_attention_direction_is_probed_not_read_from_the_class(family, bidirecti
     anatomy = discover(model)
     assert anatomy.bidirectional == bidirectional
     assert anatomy.is_masked == (family == "bert")   # only a masked-LM head predicts its own [MASK]
+
+
+def test_head_override_is_used_and_checked():
+    model, _ = tiny_model("opt_project_out")
+    anatomy = discover(model, {"head": "model.decoder.project_out,lm_head"})
+    assert anatomy.head_paths == ["model.decoder.project_out", "lm_head"] and anatomy.rows_exact
+    with pytest.raises(AnatomyError, match="does not give the model's own logits"):
+        discover(model, {"head": "lm_head", "final_norm": ""})
