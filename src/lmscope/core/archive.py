@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
+import secrets
 import zipfile
 import zlib
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import numpy as np
 
@@ -25,19 +27,44 @@ class ArchiveError(ValueError):
     """A saved file that cannot be read (corrupted, truncated, or not what it claims to be)."""
 
 
+@contextmanager
+def _replacing(path: Path, mode: str, encoding: str | None = None) -> Iterator[IO[Any]]:
+    """A temporary file beside ``path`` that replaces ``path`` (by rename) only once fully written.
+
+    The temporary file is created with the usual permissions (0666 less the umask), as a
+    plain ``open`` would, not tempfile's private 0600.
+    """
+    temp = path.parent / f".{path.name}.{secrets.token_hex(6)}.tmp"
+    fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666)
+    try:
+        with os.fdopen(fd, mode, encoding=encoding) as handle:
+            yield handle
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(temp, path)
+    except BaseException:
+        temp.unlink(missing_ok=True)
+        raise
+
+
+def write_text(path: str | os.PathLike[str], text: str, *, encoding: str = "utf-8") -> Path:
+    """Write ``text`` to ``path`` atomically (temp file in the same folder, then rename); returns the path.
+
+    An interrupted write leaves the old file (if any) untouched, never a half-written one.
+    The parent folder must exist.
+    """
+    path = Path(path)
+    with _replacing(path, "w", encoding) as handle:
+        handle.write(text)
+    return path
+
+
 def write(path: str | os.PathLike[str], meta: dict[str, Any], arrays: dict[str, np.ndarray]) -> Path:
     """Write ``meta`` (JSON-able) and ``arrays`` to ``path`` atomically; returns the path."""
     path = Path(path)
     header = np.frombuffer(json.dumps(meta).encode(), dtype=np.uint8)
-    handle = tempfile.NamedTemporaryFile(dir=path.parent or ".", prefix=f".{path.name}.", suffix=".tmp",
-                                         delete=False)
-    try:
-        with handle:
-            np.savez_compressed(handle, **{META: header}, **arrays)
-        os.replace(handle.name, path)
-    except BaseException:
-        Path(handle.name).unlink(missing_ok=True)
-        raise
+    with _replacing(path, "wb") as handle:
+        np.savez_compressed(handle, **{META: header}, **arrays)
     return path
 
 

@@ -25,6 +25,7 @@ from importlib import metadata, resources
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
+from ..core.archive import write_text
 from .schema import validate_view
 
 __all__ = ["fragment", "document", "save_html", "ViewSource"]
@@ -224,9 +225,12 @@ def document(items: Iterable[Any] | Mapping[str, Any] | ViewSource, *, title: st
 
 def save_html(items: Iterable[Any] | Mapping[str, Any] | ViewSource, path: str | os.PathLike[str], *,
               title: str, digits: int | None = 6) -> Path:
-    """Write :func:`document` to ``path`` (parent folders created) and return the path."""
+    """Write :func:`document` to ``path`` (parent folders created) and return the path.
+
+    The page goes to a temporary file in the same folder, renamed over ``path`` once
+    written, so an interrupted save leaves the previous file whole.
+    """
     out = Path(path)
     page = document(items, title=title, digits=digits)
     out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(page, encoding="utf-8")
-    return out
+    return write_text(out, page)
