@@ -27,8 +27,11 @@ def plot_candidates(run: Record, *, k: int = 5, max_steps: int = 40, ax: Axes | 
     """
     check_axes(ax)
     if run.candidate_ids is None:
-        raise ValueError("this run has no candidates (text analysed by a causal LM records none); "
-                         "use scope.generate(...) or, for a masked LM, analyse text with [MASK] tokens")
+        if run.scope is not None:
+            run.scope.anatomy.require_head("the candidates figure")
+        raise ValueError("this run has no candidates: text analysed by a causal LM records none, and a model "
+                         "loaded without its LM head (head=False) predicts nothing; use scope.generate(...) or, "
+                         "for a masked LM, analyse text with [MASK] tokens")
     positions = run.candidate_positions[:max_steps]
     k = min(k, run.candidate_ids.shape[1])
     ids = run.candidate_ids[: len(positions), :k]

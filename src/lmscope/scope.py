@@ -68,7 +68,12 @@ class Scope:
 
     def __repr__(self) -> str:
         a = self.anatomy
-        return (f"Scope({self.name!r}, {'masked' if a.is_masked else 'causal'} LM, layers={a.n_layers}, "
+        direction = "bidirectional" if a.bidirectional else "causal"
+        if not a.has_head:
+            kind = f"{'encoder' if a.bidirectional else 'causal'}, no LM head"
+        else:
+            kind = "masked LM" if a.is_masked else f"{direction} LM"
+        return (f"Scope({self.name!r}, {kind}, layers={a.n_layers}, "
                 f"neurons/layer={a.n_neurons}, hidden={a.hidden_size}, device={self.device})")
 
     # ------------------------------------------------------------------ input
