@@ -1,7 +1,7 @@
 // Generated from src/lmscope/views/schemas/*.schema.json by js/scripts/gen-types.mjs; do not edit.
 // Rebuild with `npm --prefix js run build` (make js); `make js-check` fails when this file is stale.
 
-/** Attribution of each explained (target) token to every token of the text. A causal LM's rows are 0 from the target on; a masked LM's rows may be nonzero on both sides of the target. */
+/** Attribution of each explained (target) token to every token of the text. A causal model's rows are 0 from the target on; a bidirectional model's rows may be nonzero on both sides of the target. */
 export interface SaliencyData extends ViewCommon {
   kind: "saliency";
   /** positions of the explained tokens */

@@ -25,7 +25,8 @@ class Saliency(Result, HTMLView):
 
     ``matrix[i, p]`` is the attribution of position ``p`` to the token at ``targets[i]``.
     In a causal model row ``i`` covers the positions before ``targets[i]`` and is exactly 0
-    from the target on; in a masked LM it covers every position. Rows are normalised as
+    from the target on; in a bidirectional model (attention probed both ways at load,
+    ``anatomy.bidirectional``: masked LMs, encoders) it covers every position. Rows are normalised as
     asked (``normalize="sum"``: absolute values sum to 1). ``signed`` says whether scores
     can be negative (``aggregation="sum"``, erasure, LIME ...). ``deltas`` holds integrated
     gradients' completeness delta per target (before normalisation). ``info`` holds the
@@ -48,7 +49,7 @@ class Saliency(Result, HTMLView):
     foil_ids: np.ndarray | None = None  # contrastive saliency: the foil token per target
     deltas: np.ndarray | None = None   # integrated gradients: completeness delta per target
     extras: dict[str, Any] = field(default_factory=dict)
-    causal: bool = True                # False for masked LMs, whose rows cover every position
+    causal: bool = True                # not anatomy.bidirectional (probed at load): False -> rows cover every position
     variant: str = "minimal"           # how the explorable shows it: "minimal" | "detailed"
     _info: dict[str, Any] = field(default_factory=dict, repr=False)   # see Result.info; kept by replace()
 
@@ -130,8 +131,8 @@ class Saliency(Result, HTMLView):
     def view_data(self) -> dict[str, Any]:
         """Data of the saliency explorable: full-length rows, 0 outside each row's span.
 
-        A causal row is 0 from its target on; a masked LM's row keeps the tokens on both
-        sides of the mask (the explorable tints them all).
+        A causal row is 0 from its target on; a bidirectional model's row keeps the tokens on
+        both sides of the target (the explorable tints them all).
         """
         rows = np.where(self._outside(), 0.0, self.matrix)
         return {"kind": "saliency", "tokens": self.token_table(), "targets": self.targets.tolist(),

@@ -11,8 +11,8 @@ Every view is one JSON object with a ``kind`` and the token list common to all v
 ``tokens: [{token, token_id, type: "input"|"output", position}]`` (``Run.token_table()``):
 
 - ``saliency``: ``targets`` (positions of explained tokens), ``attributions`` (one row per
-  target, one entry per token; a causal LM's rows are 0 from the target on, a masked LM's
-  may be nonzero on both sides of it), optional ``variant`` ("minimal" | "detailed") and
+  target, one entry per token; a causal model's rows are 0 from the target on, a
+  bidirectional model's may be nonzero on both sides of it), optional ``variant`` ("minimal" | "detailed") and
   ``method``.
 - ``factors``: ``factors`` (n_factors x n_tokens), ``dominant`` (per token, -1 if excluded),
   ``excluded`` (positions), optional ``labels``.
