@@ -12,6 +12,7 @@ work it serves is :mod:`lmscope.report`, which the CLI uses without any web pack
 from __future__ import annotations
 
 import contextlib
+import signal
 import socket
 import sys
 import threading
@@ -35,7 +36,8 @@ if TYPE_CHECKING:  # pragma: no cover
 
     from ..scope import Scope
 
-__all__ = ["SERVE_EXTRA", "Limits", "create_app", "is_loopback", "running", "serve"]
+__all__ = ["SERVE_EXTRA", "Limits", "create_app", "is_loopback", "running", "serve", "stop_work_on_signals",
+           "uvicorn_settings"]
 
 
 def is_loopback(host: str) -> bool:
@@ -58,7 +60,32 @@ def serve(scope: Scope, *, host: str = "127.0.0.1", port: int = 8000, limits: Li
     if not loopback:
         print(public_warning(host), file=sys.stderr)
     app = create_app(scope, limits=limits, allowed_hosts=LOOPBACK_HOSTS if loopback else None)
-    uvicorn.run(app, host=host, port=port, log_level=log_level, timeout_graceful_shutdown=5)
+    app.router.add_event_handler("startup", lambda: stop_work_on_signals(app))
+    uvicorn.run(app, host=host, port=port, log_level=log_level, **uvicorn_settings(app.state.limits))
+
+
+def uvicorn_settings(limits: Limits) -> dict:
+    """uvicorn's settings for the explorer: connection timeouts (idle keep-alive, a request's headers) and a
+    short graceful shutdown (running work stops at its next checkpoint, see :func:`stop_work_on_signals`)."""
+    from .connection import KEEP_ALIVE_S, timed_h11
+
+    return {"http": timed_h11(limits.request_timeout), "timeout_keep_alive": KEEP_ALIVE_S,
+            "timeout_graceful_shutdown": 5}
+
+
+def stop_work_on_signals(app: FastAPI) -> None:
+    """Chain SIGINT/SIGTERM (uvicorn's handlers) with stopping the app's model worker, so Ctrl-C ends a running
+    job at its next checkpoint (its client gets a 503) instead of waiting for it. Main thread only."""
+    if threading.current_thread() is not threading.main_thread():
+        return
+    worker = app.state.worker
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        previous = signal.getsignal(sig)
+        if callable(previous):
+            def handler(signum, frame, previous=previous) -> None:
+                worker.stop()
+                previous(signum, frame)
+            signal.signal(sig, handler)
 
 
 @contextlib.contextmanager
@@ -72,7 +99,8 @@ def running(app: FastAPI, *, host: str = "127.0.0.1", port: int = 0, log_level: 
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind((host, port))
     bound = sock.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(app, log_level=log_level, lifespan="on"))
+    settings = uvicorn_settings(app.state.limits) if hasattr(app.state, "limits") else {}
+    server = uvicorn.Server(uvicorn.Config(app, log_level=log_level, lifespan="on", **settings))
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, name="lmscope-uvicorn", daemon=True)
     thread.start()
     deadline = time.monotonic() + timeout

@@ -4,15 +4,21 @@ Routes: ``GET /`` the explorer page; ``GET /api/info`` the model and the limits;
 ``POST /api/explain`` one JSON answer; ``POST /api/stream`` the same work as NDJSON
 lines (``queued``, ``start``, ``token`` per generated token, ``stage``, then ``result`` or
 ``error``); ``GET /static/…`` the page's scripts and styles, served from the package;
-``/openapi.json`` and ``/docs`` describe the API.
+``/openapi.json`` describes the API (there is no ``/docs`` page: Swagger UI would load its
+scripts from a CDN, which the explorer never does).
 
 One :class:`~lmscope.Scope` serves every request. Model work runs on one dedicated worker
 thread, so requests queue (in arrival order) instead of interleaving hooks, and the event
 loop stays free to stream tokens and answer other requests. Requests are checked before
 they queue: body size, JSON shape, prompt length, and the generation and view options with
-the library's own constraints (:mod:`lmscope.server.request`); a bad request gets a 4xx JSON
+the library's own constraints and a cost budget (:mod:`lmscope.server.request`); a bad request gets a 4xx JSON
 ``{"detail": ...}``, and an unexpected failure a 500 JSON without a stack trace (the trace
 goes to the server log). The work itself is :func:`lmscope.report.explain`.
+
+Work nobody waits for is not done: a request whose client disconnects (``/api/explain`` and
+``/api/stream`` alike) is skipped if still queued, and stops at its next checkpoint (the
+model's next block, the next stage) if running; when the server stops, running work stops the
+same way and its client gets a 503.
 """
 
 from __future__ import annotations
@@ -28,7 +34,9 @@ from dataclasses import asdict
 from importlib import resources
 from typing import TYPE_CHECKING, Any
 
-from fastapi import FastAPI, HTTPException
+from fastapi import FastAPI, HTTPException, Request
+from fastapi.encoders import jsonable_encoder
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, Response, StreamingResponse
 
 from ..report import Cancelled, TokenStreamer, explain, saliency_summaries
@@ -42,6 +50,7 @@ if TYPE_CHECKING:  # pragma: no cover
 log = logging.getLogger("lmscope.server")
 
 LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1", "[::1]")
+STOPPING = "the explorer is shutting down; the request was stopped, try again once it is back"
 
 
 # ---------------------------------------------------------------------------- static files
@@ -77,30 +86,33 @@ def create_app(scope: Scope, *, limits: Limits | None = None, allowed_hosts: Seq
     """
     limits = limits or Limits()
     worker = ModelWorker(scope, max_queue=limits.max_queue, lock=lock)
-    app = FastAPI(title="lmscope explorer", version=_version(),
+    app = FastAPI(title="lmscope explorer", version=_version(), docs_url=None, redoc_url=None,
                   description="Run a prompt through a language model and get saliency, factors and logit-lens "
                               "views of why it wrote what it wrote.")
     app.state.scope, app.state.limits, app.state.worker = scope, limits, worker
-    app.add_middleware(Guard, max_bytes=limits.max_body_bytes, allowed_hosts=allowed_hosts)
+    app.add_middleware(Guard, max_bytes=limits.max_body_bytes, allowed_hosts=allowed_hosts,
+                       timeout=limits.request_timeout)
     app.router.add_event_handler("shutdown", worker.shutdown)
+    app.add_exception_handler(RequestValidationError, _invalid_request)
     errors = {400: {"model": ErrorResponse}, 413: {"model": ErrorResponse}, 422: {"model": ErrorResponse},
               503: {"model": ErrorResponse}}
 
-    def job(work: Plan, emit: Callable[[dict[str, Any]], None] | None = None,
-            gone: threading.Event | None = None) -> dict[str, Any]:
-        """The model work of one request (runs on the worker thread)."""
-        if gone is not None and gone.is_set():
+    def job(work: Plan, gone: threading.Event, emit: Callable[[dict[str, Any]], None] | None = None) -> dict[str, Any]:
+        """The model work of one request (runs on the worker thread); stops once ``gone`` or the server stops."""
+        def cancelled() -> bool:
+            return gone.is_set() or worker.stopping.is_set()
+
+        if cancelled():
             raise Cancelled("the client went away before its turn")
         streamer = None
         if emit is not None:
             emit({"event": "start"})
             if work.streams:
                 streamer = TokenStreamer(scope.tokenizer, lambda i, t: emit({"event": "token", "token": t,
-                                                                             "token_id": i}),
-                                         cancelled=gone.is_set if gone is not None else (lambda: False))
+                                                                             "token_id": i}), cancelled=cancelled)
         step = (lambda name: emit({"event": "stage", "stage": name})) if emit is not None else None
         result = explain(scope, work.prompt, work.choice, generation=work.generation, mode=work.mode,
-                         streamer=streamer, step=step)
+                         streamer=streamer, step=step, cancelled=cancelled)
         return result.to_dict()
 
     def submit(fn: Callable[[], Any]) -> tuple[asyncio.Future, int]:
@@ -134,14 +146,22 @@ def create_app(scope: Scope, *, limits: Limits | None = None, allowed_hosts: Seq
                 "version": _version()}
 
     @app.post("/api/explain", response_model=ExplainResponse, responses=errors)
-    async def explain_endpoint(req: ExplainRequest) -> Response:
+    async def explain_endpoint(req: ExplainRequest, request: Request) -> Response:
         """Run the prompt and return the tokens and the chosen views in one JSON answer."""
         checked = plan(req, scope, limits)
-        future, _ = submit(lambda: _json(job(checked)))    # serialised on the worker, not the event loop
+        gone = threading.Event()
+        future, _ = submit(lambda: _json(job(checked, gone)))    # serialised on the worker, not the event loop
+        watch = asyncio.ensure_future(_until_disconnect(request, gone))
         try:
             body = await future
         except ValueError as exc:           # the library's own checks (e.g. too long for the context)
             raise HTTPException(400, str(exc)) from None
+        except Cancelled:
+            if not worker.stopping.is_set():
+                return Response(status_code=499)    # nobody is listening: nginx's "client closed request"
+            raise HTTPException(503, STOPPING) from None
+        finally:
+            watch.cancel()
         # The data is plain JSON already (validate_view): skip FastAPI's re-validation of a large answer.
         return Response(body, media_type="application/json")
 
@@ -164,9 +184,10 @@ def create_app(scope: Scope, *, limits: Limits | None = None, allowed_hosts: Seq
 
         def work() -> None:
             try:
-                emit({"event": "result", **job(checked, emit, gone)})
+                emit({"event": "result", **job(checked, gone, emit)})
             except Cancelled:
-                pass
+                if worker.stopping.is_set() and not gone.is_set():
+                    emit({"event": "error", "status": 503, "detail": STOPPING})
             except ValueError as exc:
                 emit({"event": "error", "status": 400, "detail": str(exc)})
             except Exception as exc:  # noqa: BLE001 - reported to the client without a trace, logged here
@@ -191,6 +212,31 @@ def create_app(scope: Scope, *, limits: Limits | None = None, allowed_hosts: Seq
                                  headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
 
     return app
+
+
+async def _invalid_request(_request: Request, exc: RequestValidationError) -> Response:
+    """Pydantic's 422 field list, as strict ASCII JSON: the values it echoes may be NaN/Infinity (which Python's
+    JSON reader accepts and JSON has no literal for) or lone surrogates (which UTF-8 cannot encode)."""
+    body = json.dumps({"detail": _finite(jsonable_encoder(exc.errors()))}, allow_nan=False, separators=(",", ":"))
+    return Response(body.encode(), status_code=422, media_type="application/json")
+
+
+def _finite(value: Any) -> Any:
+    """``value`` with non-finite floats as their JSON-reader spelling (``"NaN"``, ``"Infinity"``)."""
+    if isinstance(value, float) and value != value or value in (float("inf"), float("-inf")):
+        return json.dumps(value)
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_finite(v) for v in value]
+    return value
+
+
+async def _until_disconnect(request: Request, gone: threading.Event) -> None:
+    """Set ``gone`` when the client disconnects (the body has been read, so the next message is the disconnect)."""
+    while (await request.receive())["type"] != "http.disconnect":
+        pass
+    gone.set()
 
 
 def _json(data: dict[str, Any]) -> bytes:

@@ -16,7 +16,7 @@ from fastapi import HTTPException
 from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema, create_model
 
 from ..core.checks import Constraint, Flag, Indexes, Integer, Options, Real
-from ..report import MODE, GenerationOptions, SaliencyMethod, ViewChoice, constraints_of, docs_of
+from ..report import MODE, GenerationOptions, SaliencyMethod, ViewChoice, constraints_of, docs_of, explain_cost
 from ..saliency import saliency_methods
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -36,6 +36,8 @@ class Limits:
     max_messages: int = 32
     max_queue: int = 64                 # requests waiting for the model before 503
     max_beams: int = 8
+    max_cost: float = 3000.0            # tokens x the views' per-token cost (lmscope.report.explain_cost)
+    request_timeout: float = 30.0       # seconds a client may take to send a request (headers, then body)
 
 
 def json_schema(constraint: Constraint) -> dict[str, Any]:
@@ -148,6 +150,10 @@ def plan(req: Any, scope: Scope, limits: Limits) -> Plan:
         if len(req.messages) > limits.max_messages:
             raise HTTPException(422, f"too many messages ({len(req.messages)}); the limit is {limits.max_messages}")
         chars = sum(len(m.content) for m in req.messages)
+    texts = [("prompt", req.prompt)] if req.prompt is not None else \
+        [(f"messages[{i}].content", m.content) for i, m in enumerate(req.messages)]
+    for name, text in texts:
+        not_text(name, text)
     if chars > limits.max_prompt_chars:
         raise HTTPException(422, f"the prompt has {chars} characters; the limit is {limits.max_prompt_chars}")
     values = req.model_dump(exclude={"prompt", "messages", "mode"})
@@ -170,4 +176,30 @@ def plan(req: Any, scope: Scope, limits: Limits) -> Plan:
     if mode == "generate" and scope.is_masked:
         raise HTTPException(422, f"{scope.name} is a masked LM and does not generate; use mode='analyze'")
     prompt = req.prompt if req.prompt is not None else [m.model_dump() for m in req.messages]
+    within_budget(scope, prompt, mode, generation, choice, limits)
     return Plan(prompt, mode, generation, choice)
+
+
+def not_text(name: str, text: str) -> None:
+    """Refuse (422) a string holding a lone surrogate (a JSON ``\\ud800`` escape), which is no text a tokenizer reads."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise HTTPException(422, f"{name} holds a lone surrogate ({text[exc.start]!r} at character {exc.start}), "
+                                 "which is not text; send valid Unicode (a surrogate pair escapes one emoji)") from None
+
+
+def within_budget(scope: Scope, prompt: Any, mode: str, generation: GenerationOptions, choice: ViewChoice,
+                  limits: Limits) -> None:
+    """Refuse (422) a request whose work (tokens x the views' per-token cost) is over ``limits.max_cost``."""
+    try:
+        n_prompt = int(scope.encode(prompt).shape[-1])
+    except ValueError:
+        return                          # the model refuses the prompt itself; the worker says why (400)
+    n_new = generation.max_new_tokens if mode == "generate" else 0
+    cost = explain_cost(n_prompt + n_new, choice)
+    if cost > limits.max_cost:
+        what = f"saliency={choice.saliency!r}" if choice.saliency else "these views"
+        raise HTTPException(422, f"this request would cost {cost:.0f} units ({n_prompt} prompt + {n_new} new tokens "
+                                 f"with {what}), over the limit of {limits.max_cost:.0f}; use fewer tokens or a "
+                                 "cheaper saliency method (lmscope.report.SALIENCY_COST lists each method's cost)")

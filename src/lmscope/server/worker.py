@@ -24,6 +24,7 @@ class ModelWorker:
         self.max_queue = max_queue
         self.lock = lock or threading.Lock()
         self.pending = 0
+        self.stopping = threading.Event()       # set when the server stops: running work ends at its next checkpoint
         self._count = threading.Lock()
         self._executor = concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="lmscope-model")
 
@@ -46,5 +47,10 @@ class ModelWorker:
         future.add_done_callback(self._done)
         return asyncio.wrap_future(future), ahead
 
+    def stop(self) -> None:
+        """Ask the running job to stop at its next checkpoint and skip the queued ones (the server is stopping)."""
+        self.stopping.set()
+
     def shutdown(self) -> None:
+        self.stop()
         self._executor.shutdown(wait=False, cancel_futures=True)
