@@ -8,7 +8,8 @@ to stderr (``--quiet`` hides it); results go to files or stdout. Options are che
 library's own constraints, so a bad value gets the message the Python API gives.
 
 Only ``serve`` imports the web packages (the ``lmscope[serve]`` extra); ``explain`` runs
-on :mod:`lmscope.report` alone.
+on :mod:`lmscope.report` alone. The commands (and torch, through them) are imported inside
+:func:`main`'s interrupt handler, so Ctrl-C at any moment prints one line and exits 130.
 
 >>> main(["explain", "1, 2, 3,", "--max-new-tokens", "6", "--out", "report.html"])  # doctest: +SKIP
 """
@@ -21,20 +22,28 @@ import sys
 import traceback
 import warnings
 from collections.abc import Iterator, Sequence
+from typing import Any
 
-from ..core.checks import Integer, Layers
-from .commands import DEFAULT_GALLERY, DEFAULT_REPORT, cmd_analyze, cmd_demo, cmd_explain, cmd_models, \
-    cmd_serve, list_models
-from .corpus import cmd_corpus, corpus_constraint, neuron_type
-from .options import LAYERS_HELP, add_generation, add_views, layers_action, saliency_epilog, typed
 from .output import PROG, Progress, UsageError
 
 __all__ = ["DEFAULT_GALLERY", "DEFAULT_REPORT", "PROG", "UsageError", "build_parser", "list_models", "main"]
 
 
+def __getattr__(name: str) -> Any:
+    """The commands' names, imported when first asked for (importing them imports torch)."""
+    if name in ("DEFAULT_GALLERY", "DEFAULT_REPORT", "list_models"):
+        from . import commands
+        return getattr(commands, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The ``lmscope`` argument parser (one sub-command per capability)."""
     from .. import __version__
+    from ..core.checks import Integer, Layers
+    from .commands import DEFAULT_GALLERY, DEFAULT_REPORT, cmd_analyze, cmd_demo, cmd_explain, cmd_models, cmd_serve
+    from .corpus import cmd_corpus, corpus_constraint, neuron_type
+    from .options import LAYERS_HELP, add_generation, add_views, layers_action, saliency_epilog, typed
 
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("-q", "--quiet", action="store_true", default=argparse.SUPPRESS,
@@ -135,6 +144,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="most tokens one request may generate (default 200)")
     p.add_argument("--max-prompt-chars", type=typed("max_prompt_chars", positive), default=4000, metavar="N",
                    help="longest prompt accepted (default 4000 characters)")
+    p.add_argument("--max-cost", type=typed("max_cost", Integer(1)), default=3000, metavar="UNITS",
+                   help="most work one request may ask for: tokens x the views' per-token cost "
+                        "(lmscope.report.SALIENCY_COST; default 3000)")
     p.set_defaults(run=cmd_serve)
     return parser
 
@@ -158,7 +170,15 @@ def _quiet_libraries() -> Iterator[None]:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the ``lmscope`` command line; returns the exit code (0 ok, 1 failure, 2 usage error)."""
+    """Run the ``lmscope`` command line; returns the exit code (0 ok, 1 failure, 2 usage error, 130 interrupted)."""
+    try:
+        return _main(argv)
+    except KeyboardInterrupt:            # while importing, parsing, or reporting another failure
+        print(f"\n{PROG}: interrupted", file=sys.stderr)
+        return 130
+
+
+def _main(argv: Sequence[str] | None) -> int:
     parser = build_parser()
     try:
         args = parser.parse_args(argv)

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from .options import generation_options, view_choice
-from .output import DecodedStream, Progress, UsageError, read_text, short, write_json
+from .output import DecodedStream, Progress, UsageError, check_output, read_text, short, utf8, write_json
 
 DEFAULT_REPORT = "lmscope-report.html"
 DEFAULT_GALLERY = "lmscope-gallery.html"
@@ -37,6 +37,12 @@ def model_checked(what: Any, scope: Any) -> None:
         raise UsageError(str(exc)) from None
 
 
+def check_outputs(args: argparse.Namespace) -> None:
+    """``--out`` and ``--json`` can be written (checked before the model loads: exit 2, not 1 after the work)."""
+    check_output("--out", args.out if args.out is not None or args.json is not None else DEFAULT_REPORT)
+    check_output("--json", args.json)
+
+
 def _report(explained, args: argparse.Namespace, progress: Progress, default_title: str) -> None:
     from ..views import save_html
 
@@ -55,7 +61,10 @@ def cmd_explain(args: argparse.Namespace, progress: Progress) -> int:
     from ..report import explain
 
     choice, generation = view_choice(args), generation_options(args)
-    prompt_text = read_text(args.prompt) if args.prompt == "-" else args.prompt
+    prompt_text = read_text(args.prompt) if args.prompt == "-" else utf8(args.prompt, "the prompt")
+    if args.system is not None:
+        utf8(args.system, "--system")
+    check_outputs(args)
     if not prompt_text.strip():
         raise UsageError("the prompt is empty; pass some text (or - to read it from stdin)")
     if generation.seed is not None and not generation.do_sample:
@@ -84,6 +93,7 @@ def cmd_analyze(args: argparse.Namespace, progress: Progress) -> int:
 
     choice = view_choice(args)
     text = read_text(args.file)
+    check_outputs(args)
     if not text.strip():
         raise UsageError(f"{args.file} holds no text")
     scope = load_scope(args, progress)
@@ -141,6 +151,7 @@ def _hub_models() -> list[dict[str, Any]]:
 
 def cmd_models(args: argparse.Namespace, progress: Progress) -> int:
     """Print the models that load offline."""
+    check_output("--json", args.json)
     found = list_models()
     if args.json is not None:
         write_json(found, args.json, progress)
@@ -162,6 +173,7 @@ def cmd_demo(args: argparse.Namespace, progress: Progress) -> int:
     """Build the seed article's gallery."""
     from .. import demo
 
+    check_output("--out", args.out)
     scope = load_scope(args, progress) if args.model else None
     progress.say(f"building the gallery into {args.out} (a few minutes on a CPU) …")
     path = demo.build_gallery(scope, args.out, progress=not progress.quiet)
@@ -184,7 +196,8 @@ def cmd_serve(args: argparse.Namespace, progress: Progress) -> int:
     from ..server import Limits, is_loopback, serve
 
     scope = load_scope(args, progress)
-    limits = Limits(max_new_tokens=args.max_new_tokens, max_prompt_chars=args.max_prompt_chars)
+    limits = Limits(max_new_tokens=args.max_new_tokens, max_prompt_chars=args.max_prompt_chars,
+                    max_cost=float(args.max_cost))
     host = f"[{args.host}]" if ":" in args.host else args.host
     where = host if is_loopback(args.host) else "127.0.0.1" if args.host in ("0.0.0.0", "::") else host
     progress.say(f"explorer at http://{where}:{args.port}/  (Ctrl+C to stop)")

@@ -9,7 +9,7 @@ from typing import Any
 
 from ..core.checks import Constraint, Integer, resolve_layers
 from .commands import load_scope
-from .output import Progress, UsageError, short, write_json
+from .output import Progress, UsageError, check_output, short, utf8, write_json
 
 
 def corpus_constraint(name: str, fallback: Constraint) -> Constraint:
@@ -50,7 +50,7 @@ def documents(args: argparse.Namespace) -> list[str]:
                 if not isinstance(record, dict) or not isinstance(record.get(args.text_key), str):
                     raise UsageError(f"{name}:{number} has no string field {args.text_key!r}; pick the field "
                                      "with --text-key")
-                texts.append(record[args.text_key])
+                texts.append(utf8(record[args.text_key], f"{name}:{number}"))
         elif args.split == "lines":
             texts.extend(line for line in content.splitlines() if line.strip())
         elif args.split == "paragraphs":
@@ -77,6 +77,8 @@ def check_with_model(args: argparse.Namespace, scope: Any) -> list[int]:
 def cmd_corpus(args: argparse.Namespace, progress: Progress) -> int:
     """Top activating examples of neurons (and factors) over many texts."""
     texts = documents(args)
+    check_output("--save", args.save)
+    check_output("--json", args.json)
     if not any(t.strip() for t in texts):
         raise UsageError("the files hold no text")
     scope = load_scope(args, progress)

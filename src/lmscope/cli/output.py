@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import sys
 import time
 from pathlib import Path
@@ -114,23 +115,62 @@ def write_json(data: Any, target: str, progress: Progress) -> None:
         sys.stdout.write(text + "\n")
         sys.stdout.flush()
     else:
+        from ..core.archive import write_text
+
         path = Path(target)
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text + "\n", encoding="utf-8")
+        write_text(path, text + "\n")          # atomic: an interrupted write keeps the old file whole
         progress.say(f"wrote {path}")
+
+
+def check_output(flag: str, target: str | None) -> None:
+    """Refuse (usage error, before any model loads) an output path that cannot be written: a folder, a path
+    under a file, a folder without write permission, a read-only file. ``None`` and ``-`` (stdout) pass."""
+    if target is None or target == "-":
+        return
+    path = Path(target)
+    where = f"{flag} {target}"
+    if path.is_dir():
+        raise UsageError(f"{where}: is a folder; name a file inside it")
+    if path.exists() and not os.access(path, os.W_OK):
+        raise UsageError(f"{where}: the file is read-only; choose another path or make it writable")
+    folder = path.parent
+    while not folder.exists():             # missing folders are created, inside the nearest one that exists
+        folder = folder.parent
+    if not folder.is_dir():
+        raise UsageError(f"{where}: {folder} is a file, not a folder")
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise UsageError(f"{where}: cannot write in {folder} (permission denied); choose another folder")
+
+
+def utf8(text: str, what: str) -> str:
+    """``text`` if it is Unicode text; a usage error naming ``what`` for undecodable bytes (which Python
+    keeps as lone surrogates in arguments) instead of the tokenizer's TypeError."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        bad = text[exc.start]
+        shown = f"byte {ord(bad) - 0xDC00:#04x}" if 0xDC80 <= ord(bad) <= 0xDCFF else f"{bad!r}"
+        raise UsageError(f"{what} is not UTF-8 text ({shown} at character {exc.start})") from None
+    return text
 
 
 def read_text(name: str) -> str:
     """A UTF-8 file's text (``-``: stdin); a missing or undecodable file is a usage error."""
     if name == "-":
-        return sys.stdin.read()
+        data = sys.stdin.buffer.read() if hasattr(sys.stdin, "buffer") else sys.stdin.read().encode()
+        try:
+            return data.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise UsageError(f"stdin is not UTF-8 text (byte {data[exc.start]:#04x} at offset {exc.start})") from None
     path = Path(name)
     if not path.is_file():
         raise UsageError(f"no file {name!r}")
     try:
         return path.read_text(encoding="utf-8")
-    except UnicodeDecodeError:
-        raise UsageError(f"{name} is not UTF-8 text") from None
+    except UnicodeDecodeError as exc:
+        raise UsageError(f"{name} is not UTF-8 text (byte {exc.object[exc.start]:#04x} at offset {exc.start})") \
+            from None
 
 
 def short(text: str, n: int = 60) -> str:

@@ -62,6 +62,8 @@ def serve(scope: Scope, *, host: str = "127.0.0.1", port: int = 8000, limits: Li
     app = create_app(scope, limits=limits, allowed_hosts=LOOPBACK_HOSTS if loopback else None)
     app.router.add_event_handler("startup", lambda: stop_work_on_signals(app))
     uvicorn.run(app, host=host, port=port, log_level=log_level, **uvicorn_settings(app.state.limits))
+    if getattr(app.state, "signal", None) == signal.SIGINT:
+        raise KeyboardInterrupt       # uvicorn returns normally after Ctrl-C; the caller exits 130 as documented
 
 
 def uvicorn_settings(limits: Limits) -> dict:
@@ -75,7 +77,8 @@ def uvicorn_settings(limits: Limits) -> dict:
 
 def stop_work_on_signals(app: FastAPI) -> None:
     """Chain SIGINT/SIGTERM (uvicorn's handlers) with stopping the app's model worker, so Ctrl-C ends a running
-    job at its next checkpoint (its client gets a 503) instead of waiting for it. Main thread only."""
+    job at its next checkpoint (its client gets a 503) instead of waiting for it; the signal is kept in
+    ``app.state.signal``. Main thread only."""
     if threading.current_thread() is not threading.main_thread():
         return
     worker = app.state.worker
@@ -83,6 +86,7 @@ def stop_work_on_signals(app: FastAPI) -> None:
         previous = signal.getsignal(sig)
         if callable(previous):
             def handler(signum, frame, previous=previous) -> None:
+                app.state.signal = signum
                 worker.stop()
                 previous(signum, frame)
             signal.signal(sig, handler)
