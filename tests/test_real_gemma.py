@@ -51,7 +51,7 @@ def gemma_gguf() -> Path:
     for name in PARTS:
         spec = importlib.util.find_spec(name)
         assert spec is not None and spec.submodule_search_locations, f"{name} is not installed; {INSTALL}"
-        chunks += sorted(Path(list(spec.submodule_search_locations)[0]).rglob(f"{GGUF_NAME}.part*"))
+        chunks += sorted(Path(next(iter(spec.submodule_search_locations))).rglob(f"{GGUF_NAME}.part*"))
     assert len(chunks) == len(PARTS), f"expected {len(PARTS)} GGUF parts, found {chunks}; {INSTALL}"
     target.parent.mkdir(parents=True, exist_ok=True)
     handle, tmp = tempfile.mkstemp(prefix=".joining-", dir=target.parent)
