@@ -11,7 +11,7 @@ import { bindTargets } from "./targets";
 import { displayToken, type Token } from "./tokens";
 
 /**
- * Whether `row` attributes to tokens after its `target` too: a masked LM's rows may be nonzero
+ * Whether `row` attributes to tokens after its `target` too: a bidirectional model's rows may be nonzero
  * on both sides of the target, a causal LM's are 0 from the target on.
  */
 export function twoSided(row: readonly number[], target: number): boolean {
@@ -84,7 +84,7 @@ export interface AttributionSelection {
 /**
  * Selecting whose attributions tint the text: select(row) sets every token's data-value
  * and calls paint(i, v, tint, target) (tint null at the target, and after it unless the row
- * is two-sided, a masked LM's) for the tokens up to the later of the old and the new target
+ * is two-sided, a bidirectional model's) for the tokens up to the later of the old and the new target
  * (those past both are untouched; every token when either row is two-sided), then
  * moves .lms-selected and the root's data-selected to the target and shows it in the
  * footer after `lead`. The target tokens in `text` select their row (bindTargets),

@@ -2,7 +2,7 @@
  * kind: "saliency" — the seed's Explorable #1 ("minimal highlighter").
  *
  * Hovering (or tapping, focusing) an output token tints every earlier token by
- * its attribution to that token: viridis, scaled to the row's maximum. A masked LM's
+ * its attribution to that token: viridis, scaled to the row's maximum. A bidirectional model's
  * rows attribute to tokens on both sides of the target: then the later tokens are
  * tinted too, on the same scale. The first
  * target is selected at start. variant "detailed" also prints the percentage
@@ -45,7 +45,7 @@ export function renderSaliency(root: HTMLElement, data: SaliencyData): SaliencyH
   hint(body, "Hover or tap an output token to see which earlier tokens it was attributed to.");
 
   return bindAttributionSelection(root, text, spans, data, footer, "Attribution of", (i, v, tint, target) => {
-    // Tokens after the target lose their tint and fade, unless the row is two-sided (a masked LM's).
+    // Tokens after the target lose their tint and fade, unless the row is two-sided (a bidirectional model's).
     const span = spans[i];
     setTint(span, tint);
     span.classList.toggle("lms-after", !tint && i > target);
