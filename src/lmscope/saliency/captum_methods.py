@@ -20,6 +20,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from ..core.cancel import checkpoint
 from .engine import Problem, aggregate, place
 from .gradients import Baseline, Token, baseline_embeddings
 from .registry import Raw, register
@@ -44,6 +45,7 @@ def _per_target(problem: Problem, baseline: Any, attribute) -> tuple[np.ndarray,
     reference = baseline_embeddings(problem, baseline)
     out = []
     for row in range(len(problem.targets)):
+        checkpoint()        # the surrogate fits run outside the model's blocks, where no hook can stop them
         length = problem.length(np.array([row]))
         module = _TargetScore(problem, row)
         with warnings.catch_warnings():

@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from ..core.cancel import checkpoint
 from ..core.checks import is_int
 from ..core.tokens import token_id
 from .engine import Problem, aggregate, batched_grad, place
@@ -30,6 +31,7 @@ def _gradient_rows(problem: Problem, *, aggregation: str, chunk_size: int, times
     spans = problem.spans
     matrix = np.zeros((len(problem.targets), problem.n))
     for rows in problem.chunks(chunk_size):
+        checkpoint()        # between chunks: a backward pass runs outside the blocks' forward hooks
         x = base[:, : problem.length(rows)]
         grads = problem.gradients(x, rows)[:, 0]                       # (k, L, hidden)
         scores = aggregate(grads * x if times_input else grads, aggregation)
