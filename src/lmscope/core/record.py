@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, fields
 from pathlib import Path
-from typing import Any, Literal, Protocol, TypeVar
+from typing import Any, Literal, Protocol, Self, TypeVar
 
 import numpy as np
 
@@ -212,26 +212,128 @@ class Record:
         return archive.write(path, meta, arrays)
 
     @classmethod
-    def load(cls: type[R], path: str | Path, *, scope: ModelLink | None = None) -> R:
+    def load(cls, path: str | Path, *, scope: ModelLink | None = None) -> Self:
         """Read a record written by :meth:`save`; attach ``scope`` to explain it further.
 
         Files written before the decoded texts were stored load too: their texts are the
         joined display strings (as those versions showed them).
         """
         meta, arrays = archive.read(path, kind="run", fmt=FORMAT, version=FORMAT_VERSION, error=RunFileError)
-        missing = [name for name in META if name not in meta]
-        if missing or "token_ids" not in arrays:
-            raise RunFileError(f"{path} is inconsistent: it lacks {missing or ['token_ids']}")
-        if len(arrays["token_ids"]) != len(meta["tokens"]):
-            raise RunFileError(f"{path} is inconsistent: token ids and tokens differ in length")
+        _check_file(path, meta, arrays)
+        if scope is not None:
+            _check_scope(path, meta, arrays, scope)
         texts = {name: meta.get(name) for name in TEXT_META}
-        if any(value is not None and not isinstance(value, str) for value in texts.values()) or \
-                (texts["decoded_input"] is None) != (texts["decoded_output"] is None):
-            raise RunFileError(f"{path} is inconsistent: its decoded texts are not two strings")
         known = {f.name for f in fields(cls)}
         return cls(**{name: meta[name] for name in META}, **texts,
                    **{k: v for k, v in arrays.items() if k in known}, scope=scope)
 
+
+# ---------------------------------------------------------------------- checking a loaded file
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _check_file(path: Any, meta: dict[str, Any], arrays: dict[str, np.ndarray]) -> None:
+    """Refuse a run file whose header fields or arrays do not fit together (``RunFileError`` naming the field)."""
+    def bad(what: str) -> RunFileError:
+        return RunFileError(f"{path} is inconsistent: {what}; it was not written by lmscope or was altered "
+                            "since (save the run again)")
+
+    missing = [name for name in META if name not in meta] + [name for name in ("token_ids",) if name not in arrays]
+    if missing:
+        raise bad(f"it lacks {missing}")
+    tokens, n_input = meta["tokens"], meta["n_input"]
+    if not isinstance(tokens, list) or not all(isinstance(t, str) for t in tokens):
+        raise bad("tokens is not a list of strings")
+    for name in ("model_name",):
+        if not isinstance(meta[name], str):
+            raise bad(f"{name} is not a string")
+    if not isinstance(meta["settings"], dict):
+        raise bad("settings is not a JSON object")
+    texts = [meta.get(name) for name in TEXT_META]
+    if any(t is not None and not isinstance(t, str) for t in texts) or (texts[0] is None) != (texts[1] is None):
+        raise bad("its decoded texts are not two strings")
+    ids = arrays["token_ids"]
+    n = len(tokens)
+    if ids.ndim != 1 or ids.dtype.kind not in "iu" or len(ids) != n or (n and int(ids.min()) < 0):
+        raise bad(f"token_ids (shape {ids.shape}, {ids.dtype}) are not {n} non-negative integers, one per token")
+    if not _is_int(n_input) or not 0 <= n_input <= n:
+        raise bad(f"n_input={n_input!r} is not a count within the {n} tokens")
+    for array, layers in (("activations", "activation_layers"), ("attentions", "attention_layers")):
+        listed = meta[layers]
+        if not isinstance(listed, list) or not all(_is_int(v) and v >= 0 for v in listed) or \
+                len(set(listed)) != len(listed):
+            raise bad(f"{layers} is not a list of distinct layer indexes")
+        value = arrays.get(array)
+        if value is None:
+            if listed:
+                raise bad(f"{layers} lists layers but {array} are missing")
+            continue
+        rank = 3 if array == "activations" else 4
+        if value.dtype.kind != "f" or value.ndim != rank or value.shape[0] != len(listed):
+            raise bad(f"{array} (shape {value.shape}, {value.dtype}) are not floats with one row per layer of "
+                      f"{layers} ({len(listed)})")
+        if (array == "activations" and value.shape[2] != n) or (array == "attentions" and value.shape[2:] != (n, n)):
+            raise bad(f"{array} have shape {value.shape}, which does not fit {n} tokens")
+    hidden = arrays.get("hidden_states")
+    if hidden is not None and (hidden.dtype.kind != "f" or hidden.ndim != 3 or hidden.shape[0] < 1
+                               or hidden.shape[1] != n):
+        raise bad(f"hidden_states (shape {hidden.shape}, {hidden.dtype}) are not (layers + 1, {n} tokens, hidden)")
+    _check_candidates(meta, arrays, n, bad)
+
+
+def _check_candidates(meta: dict[str, Any], arrays: dict[str, np.ndarray], n: int, bad: Any) -> None:
+    """The candidate arrays: all or none, one row per step, positions within the tokens."""
+    names = ("candidate_positions", "candidate_ids", "candidate_probs", "chosen_probs")
+    present = [name for name in names if name in arrays]
+    listed = meta["candidate_tokens"]
+    if not isinstance(listed, list) or not all(isinstance(row, list) and all(isinstance(t, str) for t in row)
+                                               for row in listed):
+        raise bad("candidate_tokens is not a list of lists of strings")
+    if not present:   # candidate_tokens without the arrays are never read (Record.candidates is empty)
+        return
+    if len(present) != len(names):
+        raise bad(f"it has {present} but not all of {list(names)}")
+    positions, ids, probs, chosen = (arrays[name] for name in names)
+    steps = positions.shape[0] if positions.ndim == 1 else -1
+    if (steps < 0 or positions.dtype.kind not in "iu" or ids.dtype.kind not in "iu" or ids.ndim != 2
+            or ids.shape[0] != steps or probs.shape != ids.shape or chosen.shape != (steps,)
+            or probs.dtype.kind != "f" or chosen.dtype.kind != "f" or len(listed) != steps
+            or any(len(row) != ids.shape[1] for row in listed)):
+        raise bad("the candidate arrays do not have one row per step with the same number of candidates")
+    if steps and (int(positions.min()) < 0 or int(positions.max()) >= n or int(ids.min()) < 0):
+        raise bad(f"candidate positions or ids fall outside the {n} tokens or the vocabulary")
+
+
+def _vocabulary(scope: ModelLink) -> int:
+    """How many token ids the attached model embeds (the tokenizer's count if the model does not say)."""
+    get = getattr(scope.model, "get_input_embeddings", None)
+    embeddings = get() if callable(get) else None
+    rows = getattr(embeddings, "num_embeddings", None)
+    return int(rows) if isinstance(rows, int) else len(scope.tokenizer)
+
+
+def _check_scope(path: Any, meta: dict[str, Any], arrays: dict[str, np.ndarray], scope: ModelLink) -> None:
+    """Refuse to attach ``scope`` to a run it did not make: another model's name, vocabulary or shapes."""
+    saved = meta["model_name"]
+    fix = f"attach the model that made it: lmscope.load_run(path, scope=lmscope.load({saved!r}))"
+    if saved and scope.name and saved != scope.name:
+        raise RunFileError(f"{path} was made by {saved!r}, not by the attached {scope.name!r}; {fix}")
+    vocabulary = _vocabulary(scope)
+    top = max([int(arrays["token_ids"].max(initial=0))]
+              + [int(arrays["candidate_ids"].max(initial=0))] * ("candidate_ids" in arrays))
+    if top >= vocabulary:
+        raise RunFileError(f"{path} holds token id {top}, outside the {vocabulary}-token vocabulary of "
+                           f"{scope.name!r}; {fix}")
+    layers = meta["activation_layers"] + meta["attention_layers"]
+    anatomy = scope.anatomy
+    hidden = arrays.get("hidden_states")
+    acts = arrays.get("activations")
+    if (layers and max(layers) >= scope.n_layers) or \
+            (hidden is not None and hidden.shape[::2] != (scope.n_layers + 1, anatomy.hidden_size)) or \
+            (acts is not None and acts.shape[1] != anatomy.n_neurons):
+        raise RunFileError(f"{path}'s captures do not fit {scope.name!r} ({scope.n_layers} layers, "
+                           f"{anatomy.n_neurons} neurons per layer, hidden size {anatomy.hidden_size}); {fix}")
 
 def token_table(tokens: list[str], token_ids: Any, n_input: int) -> list[dict[str, Any]]:
     """``[{token, token_id, type, position}]`` for tokens whose first ``n_input`` are input."""
