@@ -18,12 +18,12 @@ from .core.options import constraints_of
 from .core.results import delegate
 from .core.tokens import decoded_texts, display_tokens
 from .corpus import build_corpus
-from .generation import GENERATION, GenerationOptions
+from .generation import GENERATION, MAX_CANDIDATES, PROMPT, GenerationOptions
 from .run import Run
 
 Messages = Sequence[dict[str, str]]
 # What generate and analyze check besides the generation options (declared in lmscope.report).
-CAPTURE_OPTIONS = {"capture": CAPTURE, "layers": Layers(), "n_candidates": Integer(1),
+CAPTURE_OPTIONS = {"capture": CAPTURE, "layers": Layers(), "n_candidates": Integer(1, MAX_CANDIDATES),
                    "activation_dtype": Options(("float32", "float16"))}
 
 
@@ -77,22 +77,21 @@ class Scope:
                 f"neurons/layer={a.n_neurons}, hidden={a.hidden_size}, device={self.device})")
 
     # ------------------------------------------------------------------ input
+    @validated(prompt=PROMPT)
     def encode(self, prompt: str | Messages) -> torch.Tensor:
-        """Token ids ``(1, n)`` of a prompt string, or of chat messages through the chat template."""
+        """Token ids ``(1, n)`` of a prompt string, or of chat messages through the chat template.
+
+        ``prompt`` is checked by :data:`lmscope.generation.PROMPT` (valid Unicode text, string
+        role and content) with the message the CLI and the explorer give too.
+        """
         if isinstance(prompt, str):
-            if not prompt.strip():
-                raise ValueError("the prompt is empty; pass some text to generate from or analyse")
             ids = self.tokenizer(prompt, return_tensors="pt")["input_ids"]
-        elif isinstance(prompt, Sequence) and prompt and all(isinstance(m, dict) for m in prompt):
-            bad = [m for m in prompt if not {"role", "content"} <= set(m)]
-            if bad:
-                raise ValueError(f"chat messages need 'role' and 'content' keys; got {bad[0]!r}")
+        else:
             if not getattr(self.tokenizer, "chat_template", None):
                 raise ValueError(f"the tokenizer of {self.name} has no chat template; pass a plain string prompt")
-            ids = self.tokenizer.apply_chat_template(list(prompt), add_generation_prompt=True, return_tensors="pt",
+            messages = [dict(m) for m in prompt]
+            ids = self.tokenizer.apply_chat_template(messages, add_generation_prompt=True, return_tensors="pt",
                                                      return_dict=True)["input_ids"]
-        else:
-            raise ValueError("prompt must be a non-empty string or a list of {'role', 'content'} chat messages")
         if ids.shape[1] == 0:
             raise ValueError("the prompt tokenizes to no tokens; pass some text")
         return ids.to(self.device)
@@ -104,7 +103,7 @@ class Scope:
                              "shorten the prompt or lower max_new_tokens")
 
     # ------------------------------------------------------------------ generate
-    @validated(**constraints_of(GenerationOptions), **CAPTURE_OPTIONS)
+    @validated(prompt=PROMPT, **constraints_of(GenerationOptions), **CAPTURE_OPTIONS)
     def generate(self, prompt: str | Messages, *, max_new_tokens: int = GENERATION.max_new_tokens,
                  do_sample: bool = GENERATION.do_sample, temperature: float = GENERATION.temperature,
                  top_k: int | None = GENERATION.top_k, top_p: float | None = GENERATION.top_p,
@@ -156,7 +155,7 @@ class Scope:
                              n_candidates=n_candidates, activation_dtype=activation_dtype, settings=settings)
 
     # ------------------------------------------------------------------ analyze
-    @validated(**CAPTURE_OPTIONS)
+    @validated(text=PROMPT, **CAPTURE_OPTIONS)
     def analyze(self, text: str | Messages, *, capture: Iterable[str] = DEFAULT_CAPTURE,
                 layers: Iterable[int] | int | None = None, n_candidates: int = 10,
                 activation_dtype: str = "float32") -> Run:
