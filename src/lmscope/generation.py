@@ -10,14 +10,12 @@ message everywhere.
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from collections.abc import Mapping, Sequence
-
 from .core.checks import Constraint, Flag, Integer, Real
 from .core.options import check_fields, option
-
 
 MAX_BEAMS = 32          # each beam is a whole sequence in memory; more than this is a typo or a DoS
 MAX_CANDIDATES = 1000   # top-k candidates stored per predicted token
