@@ -16,6 +16,7 @@ import torch
 
 from .core.checks import resolve_positions
 from .core.figures import figure_and_axes
+from .core.finite import require_finite
 from .core.tokens import tick_label, token_id
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -127,8 +128,13 @@ def project(hidden: np.ndarray, rows: Sequence[int], fns: Sequence[LensFn], read
             for start in range(0, len(pair_rows), step):
                 r, c = pair_rows[start:start + step], pair_cols[start:start + step]
                 h = hidden[index[r], read[c]]
-                logits = fn(torch.as_tensor(h, device=parameter.device, dtype=parameter.dtype))
-                yield r, c, logits.float()
+                logits = fn(torch.as_tensor(h, device=parameter.device, dtype=parameter.dtype)).float()
+                if not bool(logits.isfinite().all()):
+                    bad = ~logits.isfinite().all(-1).cpu().numpy()
+                    pairs = sorted({(int(index[i]), int(read[j])) for i, j in zip(r[bad], c[bad])})
+                    require_finite(logits, "logit lens logits (hidden_states row, read position) "
+                                           f"{pairs[:10]}{' ...' if len(pairs) > 10 else ''}")
+                yield r, c, logits
 
 
 def rank_and_prob(logits: torch.Tensor, ids: torch.Tensor) -> tuple[np.ndarray, np.ndarray]:

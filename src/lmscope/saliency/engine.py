@@ -32,6 +32,7 @@ import torch
 from torch import nn
 
 from ..core.checks import message
+from ..core.finite import require_finite
 from .registry import CONSTRAINTS, without
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -213,7 +214,16 @@ class Problem:
             logits = self.anatomy.logits(hidden_rows).float()
             logits = torch.log_softmax(logits, dim=-1) if self.score == "logprob" else torch.softmax(logits, dim=-1)
             picked = logits.gather(-1, ids.expand(*logits.shape[:-1], ids.shape[-1]))
-        return picked[..., 0] if self.foil_ids is None else picked[..., 0] - picked[..., 1]
+        scores = picked[..., 0] if self.foil_ids is None else picked[..., 0] - picked[..., 1]
+        self.require_finite(scores.detach(), "scores", rows)
+        return scores
+
+    def require_finite(self, values: torch.Tensor, what: str, rows: np.ndarray) -> None:
+        """Stop (once per chunk) when a saliency ``what`` for targets ``rows`` came out NaN or inf."""
+        if not bool(values.isfinite().all()):
+            targets = self.targets[rows].tolist()
+            require_finite(values, f"saliency {what} of {self.scope.name} for targets {targets[:10]}"
+                                   f"{' ...' if len(targets) > 10 else ''} ({self.score} score)")
 
     def read_scores(self, hidden: torch.Tensor, rows: np.ndarray, *, shift: np.ndarray | None = None) -> torch.Tensor:
         """Scores ``(batch, len(rows))`` of targets ``rows`` read from a forward pass's hidden states."""
@@ -254,12 +264,19 @@ def batched_grad(scores: torch.Tensor, leaves: list[torch.Tensor], scope: Scope,
     if k > 1 and rows <= VMAP_MAX_ROWS:
         eye = torch.eye(k, dtype=scores.dtype, device=scores.device)
         try:  # the graph is kept so that the fallback below can still run over it
-            return list(torch.autograd.grad(scores, leaves, grad_outputs=eye, is_grads_batched=True,
-                                            retain_graph=True))
+            return _finite_grads(list(torch.autograd.grad(scores, leaves, grad_outputs=eye, is_grads_batched=True,
+                                                          retain_graph=True)), scope)
         except RuntimeError:
             pass
     per_score = [torch.autograd.grad(scores[i], leaves, retain_graph=retain_graph or i < k - 1) for i in range(k)]
-    return [torch.stack([grads[j] for grads in per_score]) for j in range(len(leaves))]
+    return _finite_grads([torch.stack([grads[j] for grads in per_score]) for j in range(len(leaves))], scope)
+
+
+def _finite_grads(grads: list[torch.Tensor], scope: Scope) -> list[torch.Tensor]:
+    """``grads``, checked once per backward pass: NaN/inf (e.g. a half-precision overflow) is an error."""
+    for grad in grads:
+        require_finite(grad, f"saliency gradients of {scope.name} (backward pass)")
+    return grads
 
 
 _KWARGS_CACHE: dict[type, dict[str, Any]] = {}
