@@ -200,8 +200,9 @@ class Scope:
                   n_input=n_input, decoded_input=decoded_input, decoded_output=decoded_output,
                   model_name=self.name, settings=settings, scope=self)
         if "activations" in capture:
-            run.activations = np.stack([got.activations[layer][0].float().cpu().numpy().T for layer in layers]
-                                       ).astype(np_dtype, copy=False)
+            stacked = np.stack([got.activations[layer][0].float().cpu().numpy().T for layer in layers])
+            with np.errstate(over="ignore"):        # an overflow to inf is refused just below, with its fix
+                run.activations = stacked.astype(np_dtype, copy=False)
             require_finite(run.activations, "activations stored as float16 (beyond its range of +-65504)",
                            axis=2, fix="keep activation_dtype='float32'")
             run.activation_layers = list(layers)
