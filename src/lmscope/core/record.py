@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, fields
 from pathlib import Path
-from typing import Any, Literal, Protocol, Self, TypeVar
+from typing import Any, Literal, Protocol, Self
 
 import numpy as np
 
@@ -27,7 +27,6 @@ TEXT_META = ("decoded_input", "decoded_output")
 CAPTURES = ("activations", "hidden_states", "attentions")
 
 ActivationMode = Literal["seed", "response"]
-R = TypeVar("R", bound="Record")
 
 
 class ModelLink(Protocol):
