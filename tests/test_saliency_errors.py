@@ -44,7 +44,7 @@ def test_contrast_that_is_not_one_token_says_how_it_tokenises(run):
         run.saliency(contrast=" 1565")
     with pytest.raises(ValueError, match="contrast: token id 1000000 is outside the vocabulary"):
         run.saliency(contrast=10**6)
-    with pytest.raises(ValueError, match="contrast must be a non-empty string or an integer >= 0, or None; got ''"):
+    with pytest.raises(ValueError, match="contrast must be a non-empty string of valid Unicode or an integer >= 0, or None; got ''"):
         run.saliency(contrast="")
 
 

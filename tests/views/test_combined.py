@@ -60,7 +60,7 @@ def test_combined_names_the_parameter_that_is_wrong(run):
         combined(saliency=fac, factors=sal)
     with pytest.raises(TypeError, match="factors must be a factors result"):
         combined(saliency=sal, factors=np.zeros((2, 3)))
-    with pytest.raises(ValueError, match=r"title must be a string, or None; got 3"):
+    with pytest.raises(ValueError, match=r"title must be a string of valid Unicode, or None; got 3"):
         combined(sal, fac, title=3)
 
 

@@ -207,13 +207,22 @@ class Text(Constraint):
     none: bool = False
 
     def describe(self) -> str:
-        return self._or_none("a string" if self.empty else "a non-empty string")
+        return self._or_none("a string of valid Unicode" if self.empty else "a non-empty string of valid Unicode")
 
     def accepts(self, value: Any) -> bool:
-        return isinstance(value, str) and (self.empty or bool(value.strip()))
+        return isinstance(value, str) and (self.empty or bool(value.strip())) and valid_unicode(value)
 
     def invalid(self) -> list[Any]:
-        return [3] + ([] if self.empty else [""]) + ([] if self.none else [None])
+        return [3, "a\ud800b"] + ([] if self.empty else [""]) + ([] if self.none else [None])
+
+
+def valid_unicode(text: str) -> bool:
+    """No lone surrogates (what a broken decode or a JSON ``"\\ud800"`` leaves), which no tokenizer can encode."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 @dataclass(frozen=True)
