@@ -54,12 +54,14 @@ def test_saliency_summaries_come_from_the_registry():
 def test_explain_streams_every_generated_token_and_equals_the_library(tiny_scopes):
     scope = tiny_scopes("llama")
     streamed, stages = [], []
-    streamer = TokenStreamer(scope.tokenizer, lambda i, t: streamed.append((i, t)))
+    streamer = TokenStreamer(scope.tokenizer, lambda i, d, t: streamed.append((i, d, t)))
     out = explain(scope, "1, 2, 3,", ViewChoice(factors=2, lens=True), generation=GenerationOptions(max_new_tokens=4),
                   streamer=streamer, step=stages.append)
     run = out.run
-    assert [i for i, _ in streamed] == run.token_ids[run.n_input:].tolist()
-    assert [t for _, t in streamed] == run.tokens[run.n_input:]   # display strings: a lone byte shows as <0xBB>
+    tokens = [(i, d) for i, d, _ in streamed if i is not None]
+    assert [i for i, _ in tokens] == run.token_ids[run.n_input:].tolist()
+    assert [d for _, d in tokens] == run.tokens[run.n_input:]   # display strings: a lone byte shows as <0xBB>
+    assert "".join(t for _, _, t in streamed) == run.output_text    # the text each token adds, decoded
     assert scope.tokenizer.decode(run.token_ids[run.n_input:].tolist()) == run.output_text
     assert stages == ["generate", "saliency", "factors", "lens"]
     data = out.to_dict()
@@ -79,7 +81,7 @@ def test_masked_models_are_read_not_generated(tiny_scopes):
 def test_a_cancelled_stream_stops_generation(tiny_scopes):
     scope = tiny_scopes("llama")
     seen = []
-    streamer = TokenStreamer(scope.tokenizer, lambda i, t: seen.append(i), cancelled=lambda: len(seen) >= 2)
+    streamer = TokenStreamer(scope.tokenizer, lambda i, _d, _t: seen.append(i), cancelled=lambda: len(seen) >= 2)
     with pytest.raises(Cancelled):
         explain(scope, "1, 2,", ViewChoice(saliency=None), generation=GenerationOptions(max_new_tokens=10),
                 streamer=streamer)
@@ -93,3 +95,22 @@ def test_the_report_module_imports_no_web_package():
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "[]"
+
+
+def test_the_stream_holds_back_a_character_spelled_over_several_tokens():
+    """An emoji spelled over byte tokens streams as nothing, then the whole character; never U+FFFD."""
+    from lmscope.testing import tiny_scope
+
+    scope = tiny_scope("gpt2")
+    tok = scope.tokenizer
+    prompt = tok("1, 2,", return_tensors="pt")["input_ids"]
+    answer = tok("🍨🍨", add_special_tokens=False)["input_ids"]
+    got = []
+    streamer = TokenStreamer(tok, lambda i, d, t: got.append((i, d, t)))
+    streamer.put(prompt)
+    for token in answer:
+        streamer.put(np.array([token]))
+    streamer.end()
+    texts = [t for _, _, t in got]
+    assert "".join(texts) == tok.decode(answer) and "\ufffd" not in "".join(texts)
+    assert len(answer) > 2 and texts.count("") >= len(answer) - 2   # bytes held back until the character is whole

@@ -106,9 +106,11 @@ def test_stream_sends_tokens_before_the_result(client, hold_saliency):
     result = events[-1]
     streamed = [e["token_id"] for e in events if e["event"] == "token"]
     assert streamed == [t["token_id"] for t in result["tokens"][result["n_input"]:]]
-    # token events carry display strings (a lone byte shows as <0xBB>); the result's text is the tokenizer's
+    # token events carry display strings (a lone byte shows as <0xBB>) and the text each adds as the
+    # tokenizer decodes it: the streamed text is the result's output text
     assert [e["token"] for e in events if e["event"] == "token"] == \
         [t["token"] for t in result["tokens"][result["n_input"]:]]
+    assert "".join(e["text"] for e in events if e["event"] in ("token", "text")) == result["output_text"]
 
 
 def test_chat_and_analyze_modes(client):

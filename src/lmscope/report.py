@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING, Any
 from .core.cancel import Cancelled, cancellable, checkpoint
 from .core.checks import Constraint, Flag, Integer, Layers, Options, names_in, resolve_layers
 from .core.options import check_fields, constraints_of, docs_of, option
-from .core.tokens import display_tokens
+from .core.tokens import REPLACEMENT, decoded_texts, display_tokens
 from .generation import GENERATION, GenerationOptions
 from .saliency import capture_for, method_info, saliency_methods
 
@@ -241,29 +241,51 @@ def _explain(scope: Scope, prompt: Prompt, choice: ViewChoice | None, *, generat
 
 # ---------------------------------------------------------------------------- token streaming
 class TokenStreamer:
-    """A ``model.generate`` streamer that hands each new token (id and display string) to ``emit``.
+    """A ``model.generate`` streamer that hands each new token to ``emit(token_id, display, text)``.
 
-    The first ``put`` (the prompt) is skipped. ``cancelled()`` returning true stops
-    generation at the next token (by raising :class:`Cancelled`), for clients that left.
+    ``display`` is the token's display string (a partial character shows as its bytes,
+    ``<0xE6>``); ``text`` is what the token adds to the text as the tokenizer decodes it:
+    the whole sequence is decoded again (so SentencePiece spaces and characters split over
+    several tokens come out right) and ``text`` is empty while a character is still being
+    spelled out byte by byte, then holds the whole character. The ``text`` of all tokens
+    joined equals ``run.output_text``. The first ``put`` (the prompt) is skipped.
+    ``cancelled()`` returning true stops generation at the next token (by raising
+    :class:`Cancelled`), for clients that left.
     """
 
-    def __init__(self, tokenizer: Any, emit: Callable[[int, str], None],
+    def __init__(self, tokenizer: Any, emit: Callable[[int | None, str, str], None],
                  cancelled: Callable[[], bool] = lambda: False) -> None:
         self.tokenizer = tokenizer
         self.emit = emit
         self.cancelled = cancelled
-        self._prompt_seen = False
+        self.prompt: list[int] | None = None
+        self.ids: list[int] = []
+        self.shown = ""
 
     def put(self, value: Any) -> None:
         if self.cancelled():
             raise Cancelled("the client went away")
-        if not self._prompt_seen:
-            self._prompt_seen = True
+        ids = [int(i) for i in value.reshape(-1).tolist()]
+        if self.prompt is None:          # the first put is the prompt
+            self.prompt = ids
             return
-        ids = value.reshape(-1).tolist()
-        for token_id, text in zip(ids, display_tokens(self.tokenizer, ids)):
-            self.emit(int(token_id), text)
+        for token_id, display in zip(ids, display_tokens(self.tokenizer, ids)):
+            self.ids.append(token_id)
+            self.emit(token_id, display, self._added(final=False))
 
     def end(self) -> None:
-        pass
+        """Generation is over: text held back for an incomplete character goes out as the tokenizer
+        decodes it, in one last call with ``token_id`` None (no new token)."""
+        if self.prompt is not None and self.ids:
+            rest = self._added(final=True)
+            if rest:
+                self.emit(None, "", rest)
+
+    def _added(self, *, final: bool) -> str:
+        _, text = decoded_texts(self.tokenizer, self.prompt + self.ids, len(self.prompt))
+        if not final and text.endswith(REPLACEMENT):
+            return ""                    # a character still being spelled out byte by byte
+        same = len(self.shown) if text.startswith(self.shown) else 0
+        self.shown = text
+        return text[same:]
 

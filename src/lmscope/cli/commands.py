@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from .options import generation_options, view_choice
-from .output import DecodedStream, Progress, UsageError, check_output, read_text, short, utf8, write_json
+from .output import Progress, UsageError, check_output, read_text, short, utf8, write_json
 
 DEFAULT_REPORT = "lmscope-report.html"
 DEFAULT_GALLERY = "lmscope-gallery.html"
@@ -58,7 +58,7 @@ def _report(explained, args: argparse.Namespace, progress: Progress, default_tit
 
 def cmd_explain(args: argparse.Namespace, progress: Progress) -> int:
     """Generate from a prompt and write the report."""
-    from ..report import explain
+    from ..report import TokenStreamer, explain
 
     choice, generation = view_choice(args), generation_options(args)
     prompt_text = read_text(args.prompt) if args.prompt == "-" else utf8(args.prompt, "the prompt")
@@ -76,7 +76,7 @@ def cmd_explain(args: argparse.Namespace, progress: Progress) -> int:
     scope = load_scope(args, progress)
     model_checked(choice, scope)
     streams = generation.num_beams == 1 and not progress.quiet
-    streamer = DecodedStream(scope.tokenizer, progress.token) if streams else None
+    streamer = TokenStreamer(scope.tokenizer, lambda i, _d, text: text and progress.token(i, text)) if streams else None
     explained = explain(scope, prompt, choice, generation=generation, mode="generate", streamer=streamer,
                         step=progress.step)
     progress.close()

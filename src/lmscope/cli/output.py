@@ -35,7 +35,7 @@ class Progress:
                   "factors": "factorising activations", "lens": "computing the logit lens"}
         self.say(labels.get(name, name) + " …")
 
-    def token(self, _token_id: int, text: str) -> None:
+    def token(self, _token_id: int | None, text: str) -> None:
         """Show a generated token as soon as it exists."""
         if self.quiet:
             return
@@ -52,47 +52,6 @@ class Progress:
 
     def done(self, text: str) -> None:
         self.say(f"{text} ({time.perf_counter() - self._start:.1f} s)")
-
-
-class DecodedStream:
-    """A ``model.generate`` streamer that shows the generated text as the tokenizer decodes it, as it grows.
-
-    Token display strings show a partial character as its bytes (``<0xE6>``); the stream
-    shows text instead: each new token decodes the whole sequence again (so SentencePiece
-    spaces and characters split over several tokens come out right) and shows what was
-    added, holding back while the text ends in an incomplete character. What it shows in
-    all equals ``run.output_text``, which the command prints at the end.
-    """
-
-    def __init__(self, tokenizer: Any, show: Any) -> None:
-        self.tokenizer = tokenizer
-        self.show = show                 # show(token_id, text), e.g. Progress.token
-        self.prompt: list[int] | None = None
-        self.ids: list[int] = []
-        self.shown = ""
-
-    def put(self, value: Any) -> None:
-        ids = [int(i) for i in value.reshape(-1).tolist()]
-        if self.prompt is None:          # the first put is the prompt
-            self.prompt = ids
-            return
-        self.ids += ids
-        self._show(final=False)
-
-    def end(self) -> None:
-        if self.prompt is not None:
-            self._show(final=True)
-
-    def _show(self, *, final: bool) -> None:
-        from ..core.tokens import REPLACEMENT, decoded_texts
-
-        _, text = decoded_texts(self.tokenizer, self.prompt + self.ids, len(self.prompt))
-        if not final and text.endswith(REPLACEMENT):
-            return                       # a character still being spelled out byte by byte
-        same = len(self.shown) if text.startswith(self.shown) else 0
-        if len(text) > same and self.ids:
-            self.show(self.ids[-1], text[same:])
-        self.shown = text
 
 
 def finite(value: Any) -> Any:

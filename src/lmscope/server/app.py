@@ -108,8 +108,9 @@ def create_app(scope: Scope, *, limits: Limits | None = None, allowed_hosts: Seq
         if emit is not None:
             emit({"event": "start"})
             if work.streams:
-                streamer = TokenStreamer(scope.tokenizer, lambda i, t: emit({"event": "token", "token": t,
-                                                                             "token_id": i}), cancelled=cancelled)
+                streamer = TokenStreamer(scope.tokenizer, lambda i, d, t: emit(
+                    {"event": "token", "token": d, "token_id": i, "text": t} if i is not None else
+                    {"event": "text", "text": t}), cancelled=cancelled)
         step = (lambda name: emit({"event": "stage", "stage": name})) if emit is not None else None
         result = explain(scope, work.prompt, work.choice, generation=work.generation, mode=work.mode,
                          streamer=streamer, step=step, cancelled=cancelled)

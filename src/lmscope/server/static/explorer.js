@@ -101,9 +101,14 @@
         setStatus("generating…");
         break;
       case "token":
-        var t = span("lx-out lx-streamed", event.token);
+        // the text this token adds as the tokenizer decodes it (empty while a character is
+        // still being spelled out byte by byte), not its display string (<0xE6> for a byte)
+        var t = span("lx-out lx-streamed", event.text);
         t.setAttribute("data-token-id", String(event.token_id));
         stream.appendChild(t);
+        break;
+      case "text":                       // the end of a character left incomplete by the last token
+        stream.appendChild(span("lx-out lx-streamed-tail", event.text));
         break;
       case "stage":
         setStatus(event.stage === "generate" ? "generating…" : "computing " + event.stage + "…");
