@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from .core.checks import MODE, Integer, Positions, resolve_count, resolve_positions, validated
-from .core.figures import figure_and_axes, new_figure, tick_rotation
+from .core.figures import figure_and_axes, new_figure, split_axes, tick_rotation
 from .core.record import ActivationMode, Record
 from .core.results import Result, analysis
 from .core.tokens import tick_label
@@ -218,12 +218,8 @@ class Clusters(Result, HTMLView):
             fig = new_figure(min(2.6 + 0.28 * cols, 14.0), min(2.5 + rows * 0.004, 9.0))
             strip, ax = fig.subplots(1, 2, gridspec_kw={"width_ratios": [1, 40]}, sharey=True)
         else:
-            fig, spec = ax.figure, ax.get_subplotspec()
-            if spec is None:
-                raise ValueError("ax must be a subplot (fig.add_subplot / plt.subplots), so the cluster strip "
-                                 "can share its place")
-            ax.remove()
-            grid = spec.subgridspec(1, 2, width_ratios=[1, 40], wspace=0.02)
+            fig, grid = split_axes(ax, 1, 2, what="Clusters.plot (cluster strip and heatmap)",
+                                   width_ratios=[1, 40], wspace=0.02)
             strip = fig.add_subplot(grid[0])
             ax = fig.add_subplot(grid[1], sharey=strip)
             ax.tick_params(labelleft=False)

@@ -14,20 +14,11 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from .core.checks import Constraint, Flag, Integer, Real
+from .core.checks import Constraint, Flag, Integer, Real, valid_unicode
 from .core.options import check_fields, option
 
 MAX_BEAMS = 32          # each beam is a whole sequence in memory; more than this is a typo or a DoS
 MAX_CANDIDATES = 1000   # top-k candidates stored per predicted token
-
-
-def _valid_text(text: str) -> bool:
-    """A string that is valid Unicode (no lone surrogates, which no tokenizer or UTF-8 file can hold)."""
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        return False
-    return True
 
 
 @dataclass(frozen=True)
@@ -47,11 +38,11 @@ class Prompt(Constraint):
 
     def accepts(self, value: Any) -> bool:
         if isinstance(value, str):
-            return bool(value.strip()) and _valid_text(value)
+            return bool(value.strip()) and valid_unicode(value)
         if isinstance(value, (bytes, bytearray, Mapping)) or not isinstance(value, Sequence) or not value:
             return False
         return all(isinstance(m, Mapping) and {"role", "content"} <= set(m)
-                   and all(isinstance(m[key], str) and _valid_text(m[key]) for key in ("role", "content"))
+                   and all(isinstance(m[key], str) and valid_unicode(m[key]) for key in ("role", "content"))
                    for m in value)
 
     def invalid(self) -> list[Any]:

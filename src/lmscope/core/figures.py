@@ -39,3 +39,18 @@ def check_axes(ax: Any) -> None:
 
     if not isinstance(ax, Axes):
         raise ValueError(f"ax must be a matplotlib Axes or None, got {type(ax).__name__}")
+
+
+def split_axes(ax: Axes, nrows: int, ncols: int, *, what: str, **gridspec: Any) -> tuple[Figure, Any]:
+    """``ax``'s figure and a ``nrows`` x ``ncols`` grid over the cell ``ax`` held (``ax`` is removed).
+
+    For plots of several panels drawn where the caller asked (``plot(ax=...)``). ``what``
+    names the plot in the error when ``ax`` is not a grid cell (``fig.add_axes``).
+    """
+    cell = ax.get_subplotspec()
+    if cell is None:
+        raise ValueError(f"ax must be a grid cell (from fig.add_subplot or fig.subplots): {what} splits ax's cell "
+                         "into its panels; pass ax=None for a new figure")
+    figure = ax.figure
+    ax.remove()
+    return figure, cell.subgridspec(nrows, ncols, **gridspec)

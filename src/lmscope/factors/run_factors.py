@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any, Literal
 import numpy as np
 
 from ..core.checks import MODE, Either, Integer, Layers, Options, Positions, check, resolve_positions
-from ..core.figures import check_axes, new_figure, tick_rotation
+from ..core.figures import check_axes, new_figure, split_axes, tick_rotation
 from ..core.record import ActivationMode, Record
 from ..core.results import analysis
 from ..core.tokens import tick_label
@@ -162,13 +162,7 @@ class Factors(FactorComponents, HTMLView):
             fig.suptitle(f"{n} {self.method.upper()} factors, {self._where()} (token labels coloured by "
                          "dominant factor)", fontsize=9)
         else:
-            cell = ax.get_subplotspec()
-            if cell is None:
-                raise ValueError("ax must be a grid cell (from fig.add_subplot or fig.subplots): Factors.plot draws "
-                                 "one row per factor and splits ax's cell into them; pass ax=None for a new figure")
-            fig = ax.figure
-            grid = cell.subgridspec(n, 1, hspace=0.05)
-            ax.remove()
+            fig, grid = split_axes(ax, n, 1, what="Factors.plot (one row per factor)", hspace=0.05)
             axes = [fig.add_subplot(grid[0])]
             axes += [fig.add_subplot(grid[f], sharex=axes[0]) for f in range(1, n)]
             axes[0].set_title(f"{n} {self.method.upper()} factors, {self._where()}", fontsize=9)

@@ -121,7 +121,7 @@ class Combined(Result, HTMLView):
         """
         import matplotlib
 
-        from ..core.figures import new_figure, tick_rotation
+        from ..core.figures import new_figure, split_axes, tick_rotation
         from ..core.tokens import tick_label
 
         data = self.view_data()
@@ -144,12 +144,8 @@ class Combined(Result, HTMLView):
             fig = new_figure(min(3.0 + 0.3 * n, 16.0), 1.6 + 0.7 * k)
             axes = fig.subplots(k + 1, 1, sharex=True, squeeze=False, gridspec_kw={"height_ratios": ratios})[:, 0]
         else:
-            fig, spec = ax.figure, ax.get_subplotspec()
-            if spec is None:
-                raise ValueError("ax must be a subplot (fig.add_subplot / plt.subplots), so the saliency and "
-                                 "factor rows can share its place")
-            ax.remove()
-            grid = spec.subgridspec(k + 1, 1, height_ratios=ratios)
+            fig, grid = split_axes(ax, k + 1, 1, what="Combined.plot (saliency and factor rows)",
+                                   height_ratios=ratios)
             first = fig.add_subplot(grid[0])
             axes = [first] + [fig.add_subplot(grid[i], sharex=first) for i in range(1, k + 1)]
             for upper in axes[:-1]:
