@@ -13,11 +13,14 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
 import torch
 from torch import nn
 
 from .anatomy import Anatomy
 from .core.checks import Constraint, names_in
+from .core.finite import require_finite
+from .core.record import Record
 
 CAPTURABLE = ("activations", "hidden_states", "attentions")
 DEFAULT_CAPTURE = ("activations", "hidden_states")
@@ -151,3 +154,44 @@ def run_forward(anatomy: Anatomy, input_ids: torch.Tensor, *, attention_mask: to
         n_keep = input_ids.shape[1] - logits_from
         got.logits = out.logits[:, -n_keep:].detach() if n_keep else out.logits[:, :0].detach()
     return got
+
+
+def store_captures(record: Record, got: Captured, *, capture: tuple[str, ...], layers: list[int], n_layers: int,
+                   logits_from: int | None = None, activation_dtype: str = "float32") -> Record:
+    """Put what one pass of batch size 1 captured into ``record`` as numpy, after checking it is finite.
+
+    The one place a forward pass becomes a record's arrays, for runs and corpus documents
+    alike. A NaN or inf stops it with the first place (in layer order) where it appeared;
+    activations stored as float16 are checked again after the cast, which can overflow.
+    """
+    _require_finite(got, capture, layers, n_layers, logits_from)
+    if "activations" in capture:
+        stacked = np.stack([got.activations[layer][0].float().cpu().numpy().T for layer in layers])
+        with np.errstate(over="ignore"):        # an overflow to inf is refused just below, with its fix
+            record.activations = stacked.astype(np.float16 if activation_dtype == "float16" else np.float32,
+                                                copy=False)
+        require_finite(record.activations, "activations stored as float16 (beyond its range of +-65504)",
+                       axis=2, fix="keep activation_dtype='float32'")
+        record.activation_layers = list(layers)
+    if "hidden_states" in capture:
+        record.hidden_states = np.stack([got.hidden_states[i][0].float().cpu().numpy() for i in range(n_layers + 1)])
+    if "attentions" in capture:
+        record.attentions = np.stack([got.attentions[layer][0].float().cpu().numpy() for layer in layers])
+        record.attention_layers = list(layers)
+    return record
+
+
+def _require_finite(got: Captured, capture: tuple[str, ...], layers: list[int], n_layers: int,
+                    logits_from: int | None) -> None:
+    """Stop with the first place (in layer order) where the capture pass produced NaN or inf."""
+    if "hidden_states" in capture:
+        require_finite(got.hidden_states[0][0], "the embeddings (hidden_states[0])", axis=0)
+    for layer in range(n_layers):
+        if "activations" in capture and layer in layers:
+            require_finite(got.activations[layer][0], f"activations of layer {layer}", axis=0)
+        if "hidden_states" in capture:
+            require_finite(got.hidden_states[layer + 1][0], f"hidden states after layer {layer}", axis=0)
+        if "attentions" in capture and layer in layers:
+            require_finite(got.attentions[layer][0], f"attention weights of layer {layer}", axis=1)
+    if got.logits is not None:
+        require_finite(got.logits[0], "the model's output logits", axis=0, offset=logits_from or 0)

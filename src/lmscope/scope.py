@@ -12,9 +12,8 @@ from torch import nn
 
 from . import loading
 from .anatomy import Anatomy, discover
-from .capture import CAPTURE, DEFAULT_CAPTURE, run_forward
+from .capture import CAPTURE, DEFAULT_CAPTURE, run_forward, store_captures
 from .core.checks import Integer, Layers, Options, resolve_layers, validated
-from .core.finite import require_finite
 from .core.options import constraints_of
 from .core.results import delegate
 from .core.tokens import decoded_texts, display_tokens
@@ -191,27 +190,13 @@ class Scope:
         else:
             logits_from = n_input - 1 if n_tokens > n_input else None
         got = run_forward(self.anatomy, sequence, capture=capture, layers=layers, logits_from=logits_from)
-        self._require_finite(got, capture, layers, logits_from)
-
-        np_dtype = np.float16 if activation_dtype == "float16" else np.float32
         ids = sequence[0].tolist()
         decoded_input, decoded_output = decoded_texts(self.tokenizer, ids, n_input)
         run = Run(token_ids=sequence[0].cpu().numpy().astype(np.int64), tokens=display_tokens(self.tokenizer, ids),
                   n_input=n_input, decoded_input=decoded_input, decoded_output=decoded_output,
                   model_name=self.name, settings=settings, scope=self)
-        if "activations" in capture:
-            stacked = np.stack([got.activations[layer][0].float().cpu().numpy().T for layer in layers])
-            with np.errstate(over="ignore"):        # an overflow to inf is refused just below, with its fix
-                run.activations = stacked.astype(np_dtype, copy=False)
-            require_finite(run.activations, "activations stored as float16 (beyond its range of +-65504)",
-                           axis=2, fix="keep activation_dtype='float32'")
-            run.activation_layers = list(layers)
-        if "hidden_states" in capture:
-            run.hidden_states = np.stack([got.hidden_states[i][0].float().cpu().numpy()
-                                          for i in range(self.n_layers + 1)])
-        if "attentions" in capture:
-            run.attentions = np.stack([got.attentions[layer][0].float().cpu().numpy() for layer in layers])
-            run.attention_layers = list(layers)
+        store_captures(run, got, capture=capture, layers=layers, n_layers=self.n_layers, logits_from=logits_from,
+                       activation_dtype=activation_dtype)
         if got.logits is not None:
             if self.is_masked:
                 rows, positions = got.logits[0, mask_positions], mask_positions
@@ -219,20 +204,6 @@ class Scope:
                 rows, positions = got.logits[0, : n_tokens - n_input], list(range(n_input, n_tokens))
             self._candidates(run, rows, positions, n_candidates)
         return run
-
-    def _require_finite(self, got: Any, capture: tuple[str, ...], layers: list[int], logits_from: int | None) -> None:
-        """Stop with the first place (in layer order) where the capture pass produced NaN or inf."""
-        if "hidden_states" in capture:
-            require_finite(got.hidden_states[0][0], "the embeddings (hidden_states[0])", axis=0)
-        for layer in range(self.n_layers):
-            if "activations" in capture and layer in layers:
-                require_finite(got.activations[layer][0], f"activations of layer {layer}", axis=0)
-            if "hidden_states" in capture:
-                require_finite(got.hidden_states[layer + 1][0], f"hidden states after layer {layer}", axis=0)
-            if "attentions" in capture and layer in layers:
-                require_finite(got.attentions[layer][0], f"attention weights of layer {layer}", axis=1)
-        if got.logits is not None:
-            require_finite(got.logits[0], "the model's output logits", axis=0, offset=logits_from or 0)
 
     def _candidates(self, run: Run, logits: torch.Tensor, positions: list[int], k: int) -> None:
         """Top-k next-token candidates and the chosen token's probability for each position."""

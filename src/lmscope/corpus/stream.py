@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from ..capture import CAPTURE, run_forward
+from ..capture import CAPTURE, run_forward, store_captures
 from ..core.checks import resolve_layers
 from ..core.record import ModelLink, Record
 from .data import CorpusData
@@ -94,13 +94,4 @@ def capture_document(scope: ModelLink, record: Record, capture: Iterable[str], l
                          "capture a shorter document (its windows were read separately by the corpus)")
     ids = torch.as_tensor(record.token_ids, device=scope.device)[None]
     got = run_forward(scope.anatomy, ids, capture=capture, layers=layers, logits_from=None)
-    if "activations" in capture:
-        record.activations = np.stack([got.activations[layer][0].float().cpu().numpy().T for layer in layers])
-        record.activation_layers = list(layers)
-    if "hidden_states" in capture:
-        record.hidden_states = np.stack([got.hidden_states[i][0].float().cpu().numpy()
-                                         for i in range(scope.n_layers + 1)])
-    if "attentions" in capture:
-        record.attentions = np.stack([got.attentions[layer][0].float().cpu().numpy() for layer in layers])
-        record.attention_layers = list(layers)
-    return record
+    return store_captures(record, got, capture=capture, layers=layers, n_layers=scope.n_layers)
