@@ -78,3 +78,15 @@ def hold_saliency(monkeypatch):
     monkeypatch.setattr(lmscope.run.Run, "saliency", delegate(held))
     yield hold
     hold.release.set()
+
+
+@pytest.fixture(scope="session")
+def model_dir(tmp_path_factory) -> str:
+    """A tiny Llama and its tokenizer written with save_pretrained: what `--model PATH` reads."""
+    from lmscope.testing import tiny_model
+
+    folder = tmp_path_factory.mktemp("tiny-llama")
+    model, tokenizer = tiny_model("llama")
+    model.save_pretrained(folder)
+    tokenizer.save_pretrained(folder)
+    return str(folder)

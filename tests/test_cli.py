@@ -15,19 +15,8 @@ import pytest
 
 import lmscope
 from lmscope.cli import main
-from lmscope.testing import tiny_model
 
 OFFLINE = {"HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}
-
-
-@pytest.fixture(scope="module")
-def model_dir(tmp_path_factory) -> str:
-    """A tiny Llama and its tokenizer written with save_pretrained: what `--model PATH` reads."""
-    folder = tmp_path_factory.mktemp("tiny-llama")
-    model, tokenizer = tiny_model("llama")
-    model.save_pretrained(folder)
-    tokenizer.save_pretrained(folder)
-    return str(folder)
 
 
 @pytest.fixture(autouse=True)

@@ -15,21 +15,11 @@ import time
 import httpx
 import pytest
 
-from lmscope.testing import tiny_model
 
 ENV = dict(os.environ, HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1", PYTHONUNBUFFERED="1")
 # What the console script does (`from lmscope.cli import main; sys.exit(main())`), with a line once the
 # import is done: everything after it (the commands' imports, parsing, loading, work) is main's.
 LAUNCH = "import sys; from lmscope.cli import main; print('imported', flush=True); sys.exit(main(sys.argv[1:]))"
-
-
-@pytest.fixture(scope="module")
-def model_dir(tmp_path_factory) -> str:
-    folder = tmp_path_factory.mktemp("tiny-llama")
-    model, tokenizer = tiny_model("llama")
-    model.save_pretrained(folder)
-    tokenizer.save_pretrained(folder)
-    return str(folder)
 
 
 def collect(stream, lines: list[str]) -> threading.Thread:

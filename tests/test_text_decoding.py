@@ -4,9 +4,7 @@ token is only part of a character (its bytes, ``<0xE6>``) instead of showing U+F
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
-import numpy as np
 import pytest
 
 import lmscope
@@ -15,7 +13,6 @@ from lmscope.core import archive
 from lmscope.core.record import FORMAT, FORMAT_VERSION, META, RunFileError
 from lmscope.core.tokens import decoded_texts, display_tokens, token_id
 from lmscope.report import ViewChoice, explain
-from lmscope.testing import tiny_model
 
 FFFD = "\ufffd"
 SCRIPTS = {"cjk": "日本語のテキスト", "emoji": "🍨🍨🍨🍨", "arabic": "مرحبا بالعالم",
@@ -116,15 +113,6 @@ def test_corpus_documents_read_as_decoded(tiny_scopes):
 
 
 # ---------------------------------------------------------------------------- the command line
-@pytest.fixture(scope="module")
-def model_dir(tmp_path_factory) -> str:
-    folder = tmp_path_factory.mktemp("tiny-llama-text")
-    model, tokenizer = tiny_model("llama")
-    model.save_pretrained(folder)
-    tokenizer.save_pretrained(folder)
-    return str(folder)
-
-
 def test_cli_prints_and_streams_the_decoded_text(model_dir, tmp_path, capsys, monkeypatch):
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     data = tmp_path / "out.json"
