@@ -295,23 +295,30 @@ def validated(**constraints: Constraint) -> Callable[[F], F]:
     CLI, the explorer and the tests. The body receives normalised values (``numpy.int64(3)``
     arrives as ``3``).
     """
-    def wrap(fn: F) -> F:
-        signature = inspect.signature(fn)
-        unknown = set(constraints) - set(signature.parameters)
-        if unknown:
-            raise TypeError(f"{fn.__qualname__} declares constraints on unknown parameters {sorted(unknown)}")
+    return lambda fn: checked_calls(fn, constraints)
 
-        @functools.wraps(fn)
-        def checked(*args: Any, **kwargs: Any) -> Any:
-            bound = signature.bind(*args, **kwargs)
-            for name, value in bound.arguments.items():
-                if name in constraints:
-                    bound.arguments[name] = constraints[name].check(name, value)
-            return fn(*bound.args, **bound.kwargs)
 
-        checked.constraints = dict(constraints)  # type: ignore[attr-defined]
-        return checked  # type: ignore[return-value]
-    return wrap
+def checked_calls(fn: F, constraints: dict[str, Constraint],
+                  after: Callable[[inspect.BoundArguments, Any], Any] | None = None) -> F:
+    """``fn`` with each call's arguments (defaults filled in) checked first; ``after(bound, result)`` may
+    replace the result (``core.results.analysis`` records the call's parameters on it)."""
+    signature = inspect.signature(fn)
+    unknown = set(constraints) - set(signature.parameters)
+    if unknown:
+        raise TypeError(f"{fn.__qualname__} declares constraints on unknown parameters {sorted(unknown)}")
+
+    @functools.wraps(fn)
+    def checked(*args: Any, **kwargs: Any) -> Any:
+        bound = signature.bind(*args, **kwargs)
+        bound.apply_defaults()
+        for name, value in bound.arguments.items():
+            if name in constraints:
+                bound.arguments[name] = constraints[name].check(name, value)
+        result = fn(*bound.args, **bound.kwargs)
+        return result if after is None else after(bound, result)
+
+    checked.constraints = dict(constraints)  # type: ignore[attr-defined]
+    return checked  # type: ignore[return-value]
 
 
 def check(name: str, value: Any, constraint: Constraint) -> Any:

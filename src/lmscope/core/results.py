@@ -13,7 +13,7 @@ import inspect
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from .checks import Constraint
+from .checks import Constraint, checked_calls
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
@@ -60,29 +60,16 @@ def analysis(**constraints: Constraint) -> Callable[[F], F]:
     The declaration stays on the function as ``fn.constraints`` for the CLI, the explorer
     and the tests (see :func:`lmscope.core.checks.validated`).
     """
-    def wrap(fn: F) -> F:
-        signature = inspect.signature(fn)
-        unknown = set(constraints) - set(signature.parameters)
-        if unknown:
-            raise TypeError(f"{fn.__qualname__} declares constraints on unknown parameters {sorted(unknown)}")
-        first = next(iter(signature.parameters))
+    def record_info(bound: inspect.BoundArguments, result: Any) -> Any:
+        parameters = bound.signature.parameters
+        first = next(iter(parameters))
+        info = {k: v for k, v in bound.arguments.items() if k != first}
+        for name, parameter in parameters.items():       # **options: its entries, not the dict
+            if parameter.kind is inspect.Parameter.VAR_KEYWORD:
+                info.update(info.pop(name, None) or {})
+        return with_info(result, info)
 
-        @functools.wraps(fn)
-        def run(*args: Any, **kwargs: Any) -> Any:
-            bound = signature.bind(*args, **kwargs)
-            bound.apply_defaults()
-            for name, value in bound.arguments.items():
-                if name in constraints:
-                    bound.arguments[name] = constraints[name].check(name, value)
-            result = fn(*bound.args, **bound.kwargs)
-            info = {k: v for k, v in bound.arguments.items() if k != first}
-            extra = info.pop("options", None) if signature.parameters.get("options") and \
-                signature.parameters["options"].kind is inspect.Parameter.VAR_KEYWORD else None
-            return with_info(result, {**info, **(extra or {})})
-
-        run.constraints = dict(constraints)  # type: ignore[attr-defined]
-        return run  # type: ignore[return-value]
-    return wrap
+    return lambda fn: checked_calls(fn, constraints, after=record_info)
 
 
 INFO_ITEMS = 100
