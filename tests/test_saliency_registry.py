@@ -134,9 +134,9 @@ def test_method_info_is_json_for_the_cli_and_the_explorer():
 
 def test_a_method_must_declare_defaults_and_known_needs():
     with pytest.raises(TypeError, match="needs \\['network'\\] are not among"):
-        register("x", needs={"network"})
+        register("x", needs={"network"}, cost=1)
     with pytest.raises(TypeError, match="option 'k' must be keyword-only with a default"):
-        register("x", needs={"model"})(lambda problem, *, k: None)
+        register("x", needs={"model"}, cost=1)(lambda problem, *, k: None)
     with pytest.raises(TypeError, match="option 'wobble' needs a constraint"):
-        register("x", needs={"model"})(lambda problem, *, wobble=1: None)
+        register("x", needs={"model"}, cost=1)(lambda problem, *, wobble=1: None)
     assert "x" not in lmscope.saliency_methods()

@@ -37,7 +37,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from .run import Run
     from .scope import Scope
 
-__all__ = ["GENERATION", "MODE", "SALIENCY_COST", "VIEW_COST", "Cancelled", "Explained", "GenerationOptions",
+__all__ = ["GENERATION", "MODE", "VIEW_COST", "Cancelled", "Explained", "GenerationOptions",
            "TokenStreamer", "ViewChoice", "constraints_of", "docs_of", "explain", "explain_cost", "saliency_cost",
            "saliency_summaries"]
 
@@ -104,24 +104,14 @@ class ViewChoice:
 
 # ---------------------------------------------------------------------------- what a request costs
 # Work per token of the run, in units of one token through grad_x_input (one forward pass and
-# one backward pass per chunk of targets), with each method's default options. Measured on the
-# tiny Llama (lmscope.testing) at 38 tokens, one thread: grad_x_input 0.033 s, gradient 0.019,
-# integrated_gradients 0.27, erasure 0.013, attention 0.004, attention_flow 0.12, deeplift 0.69,
-# gradient_shap 0.23, lime 2.1 (the sampling methods grow faster than linearly with the length).
-SALIENCY_COST: dict[str, float] = {
-    "grad_x_input": 1, "gradient": 1, "integrated_gradients": 10, "erasure": 1, "attention": 0.1,
-    "attention_rollout": 0.1, "attention_flow": 4, "deeplift": 20, "gradient_shap": 8, "lime": 60, "kernel_shap": 60,
-}
+# one backward pass per chunk of targets); each saliency method declares its own cost when it
+# registers (lmscope.saliency.method_info(name).cost).
 VIEW_COST: dict[str, float] = {"run": 0.1, "factors": 0.5, "lens": 0.5}   # the same units, per token
 
 
 def saliency_cost(method: str) -> float:
-    """Work per token of ``method`` (see :data:`SALIENCY_COST`); a method missing from the table is
-    costed from its registry defaults: ``n_steps / 5`` or ``n_samples * 0.6`` model passes, else 1."""
-    if method in SALIENCY_COST:
-        return float(SALIENCY_COST[method])
-    defaults = method_info(method).defaults
-    return float(max(1.0, (defaults.get("n_steps") or 0) / 5, (defaults.get("n_samples") or 0) * 0.6))
+    """Work per token of ``method``, as its registration declares it (relative to grad_x_input)."""
+    return method_info(method).cost
 
 
 def explain_cost(n_tokens: int, choice: ViewChoice) -> float:

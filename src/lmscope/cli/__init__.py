@@ -146,7 +146,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="longest prompt accepted (default 4000 characters)")
     p.add_argument("--max-cost", type=typed("max_cost", Integer(1)), default=3000, metavar="UNITS",
                    help="most work one request may ask for: tokens x the views' per-token cost "
-                        "(lmscope.report.SALIENCY_COST; default 3000)")
+                        "(lmscope.saliency.method_info(name).cost; default 3000)")
     p.set_defaults(run=cmd_serve)
     return parser
 

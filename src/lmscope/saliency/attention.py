@@ -68,7 +68,7 @@ def _rows(problem: Problem, per_read: np.ndarray) -> np.ndarray:
     return matrix
 
 
-@register("attention", needs={"attentions"})
+@register("attention", needs={"attentions"}, cost=0.1)
 def attention(problem: Problem, *, layer: int | str = -1, head: int | None = None) -> Raw:
     """Attention weights from the target's read position: ``layer`` (index, default last, or ``"mean"``), heads averaged or one ``head``."""
     n_layers = problem.anatomy.n_layers
@@ -86,7 +86,7 @@ def attention(problem: Problem, *, layer: int | str = -1, head: int | None = Non
     return Raw(_rows(problem, weights), signed=False, extras={"attention_source": source})
 
 
-@register("attention_rollout", needs={"attentions"})
+@register("attention_rollout", needs={"attentions"}, cost=0.1)
 def attention_rollout(problem: Problem, *, residual: bool = True) -> Raw:
     """Attention rollout (Abnar & Zuidema 2020): head-averaged attention plus residual, multiplied across layers."""
     attn, source = _all_layers(problem)
@@ -97,7 +97,7 @@ def attention_rollout(problem: Problem, *, residual: bool = True) -> Raw:
     return Raw(_rows(problem, rollout), signed=False, extras={"attention_source": source})
 
 
-@register("attention_flow", needs={"attentions"})
+@register("attention_flow", needs={"attentions"}, cost=4)
 def attention_flow(problem: Problem, *, residual: bool = True) -> Raw:
     """Attention flow (Abnar & Zuidema 2020): maximum flow through the layers' attention graph to each input.
 

@@ -71,7 +71,7 @@ def _seeded(random_state: int | None) -> Iterator[None]:
             np.random.set_state(numpy_state)
 
 
-@register("deeplift", needs={"model", "gradients", "captum"})
+@register("deeplift", needs={"model", "gradients", "captum"}, cost=20)
 def deeplift(problem: Problem, *, aggregation: str = "l2", score: str = "logit", contrast: Token = None,
              baseline: Baseline = "zeros") -> Raw:
     """Captum's DeepLift on the input embeddings (rescale rule where Captum knows the nonlinearity)."""
@@ -86,7 +86,7 @@ def deeplift(problem: Problem, *, aggregation: str = "l2", score: str = "logit",
     return Raw(matrix, signed=aggregation == "sum")
 
 
-@register("gradient_shap", needs={"model", "gradients", "captum"})
+@register("gradient_shap", needs={"model", "gradients", "captum"}, cost=8)
 def gradient_shap(problem: Problem, *, aggregation: str = "l2", score: str = "logit", contrast: Token = None,
                   baseline: Baseline = "zeros", n_samples: int = 20, stdevs: float = 0.0,
                   random_state: int | None = 0) -> Raw:
@@ -119,7 +119,7 @@ def _surrogate(problem: Problem, method_cls, *, baseline: Any, n_samples: int, b
     return Raw(matrix, signed=True)
 
 
-@register("lime", needs={"model", "captum"})
+@register("lime", needs={"model", "captum"}, cost=60)
 def lime(problem: Problem, *, score: str = "logit", contrast: Token = None, baseline: Baseline = "zeros",
          n_samples: int = 100, batch_size: int = 16, random_state: int | None = 0) -> Raw:
     """Captum's LIME with each earlier token a feature (absent = baseline embedding); signed."""
@@ -129,7 +129,7 @@ def lime(problem: Problem, *, score: str = "logit", contrast: Token = None, base
                       random_state=random_state)
 
 
-@register("kernel_shap", needs={"model", "captum"})
+@register("kernel_shap", needs={"model", "captum"}, cost=60)
 def kernel_shap(problem: Problem, *, score: str = "logit", contrast: Token = None, baseline: Baseline = "zeros",
                 n_samples: int = 100, batch_size: int = 16, random_state: int | None = 0) -> Raw:
     """Captum's KernelShap with each earlier token a feature (absent = baseline embedding); signed."""

@@ -15,7 +15,7 @@ from .gradients import Baseline, Token, baseline_embeddings
 from .registry import Raw, register
 
 
-@register("erasure", needs={"model"})
+@register("erasure", needs={"model"}, cost=1)
 def erasure(problem: Problem, *, mode: str = "replace", baseline: Baseline = "zeros", score: str = "logprob",
             contrast: Token = None, batch_size: int = 16) -> Raw:
     """Score change (log-probability by default) of each target when each earlier token is erased.

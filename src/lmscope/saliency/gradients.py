@@ -45,7 +45,7 @@ def _gradient_rows(problem: Problem, *, aggregation: str, chunk_size: int, times
 # underflow for unlikely tokens in half precision; and with contrast= its difference is the
 # logit difference of Yin & Neubig. ``score`` and ``contrast`` are read by the engine when it
 # builds the Problem; they are declared here so each method's defaults are written once.
-@register("grad_x_input", needs={"model", "gradients"})
+@register("grad_x_input", needs={"model", "gradients"}, cost=1)
 def grad_x_input(problem: Problem, *, aggregation: str = "l2", score: str = "logprob", contrast: Token = None,
                  chunk_size: int = 8) -> Raw:
     """Gradient of the target's score w.r.t. each input embedding, times that embedding (the seed's saliency).
@@ -60,7 +60,7 @@ def grad_x_input(problem: Problem, *, aggregation: str = "l2", score: str = "log
     return _gradient_rows(problem, aggregation=aggregation, chunk_size=chunk_size, times_input=True)
 
 
-@register("gradient", needs={"model", "gradients"})
+@register("gradient", needs={"model", "gradients"}, cost=1)
 def gradient(problem: Problem, *, aggregation: str = "l2", score: str = "logprob", contrast: Token = None,
              chunk_size: int = 8) -> Raw:
     """The gradient of the target's score w.r.t. each input embedding, aggregated (L2 norm by default)."""
@@ -111,7 +111,7 @@ def baseline_embeddings(problem: Problem, baseline: Any) -> torch.Tensor:
                          f"= {tuple(base.shape[1:])}") from None
 
 
-@register("integrated_gradients", needs={"model", "gradients"})
+@register("integrated_gradients", needs={"model", "gradients"}, cost=10)
 def integrated_gradients(problem: Problem, *, aggregation: str = "l2", score: str = "logit", contrast: Token = None,
                          chunk_size: int = 6, n_steps: int = 50, baseline: Baseline = "zeros",
                          integration: str = "gausslegendre", step_batch: int | None = None,

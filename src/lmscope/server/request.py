@@ -202,4 +202,4 @@ def within_budget(scope: Scope, prompt: Any, mode: str, generation: GenerationOp
         what = f"saliency={choice.saliency!r}" if choice.saliency else "these views"
         raise HTTPException(422, f"this request would cost {cost:.0f} units ({n_prompt} prompt + {n_new} new tokens "
                                  f"with {what}), over the limit of {limits.max_cost:.0f}; use fewer tokens or a "
-                                 "cheaper saliency method (lmscope.report.SALIENCY_COST lists each method's cost)")
+                                 "cheaper saliency method (lmscope.saliency.method_info(name).cost gives each method's cost)")
